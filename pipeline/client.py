@@ -1,0 +1,145 @@
+"""Which model to call and how: endpoint resolution and the OpenAI client.
+
+The SDK's own retries are always off (``max_retries=0``): :mod:`pipeline.retry` is the one
+retry layer. The client is built from an :class:`Endpoint` that the caller resolves once;
+nothing here reads the environment at import time.
+
+- ``builtin``: the SDK talks to :mod:`pipeline.builtin` through an ``httpx2`` transport.
+- replay: the SDK talks to a transport that refuses every request; vcrpy (patched in by
+  :mod:`pipeline.cassettes`) answers from the cassette before it is reached, so a request
+  the cassette lacks can never fall through to the network or the built-in model.
+- remote: OpenAI or any OpenAI-compatible server, with the key from the environment.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from urllib.parse import urlsplit, urlunsplit
+
+import httpx2
+from openai import AsyncOpenAI
+
+from pipeline import builtin
+from pipeline.errors import ConfigError
+
+DEFAULT_REMOTE_MODEL = "gpt-4o-mini"
+PLACEHOLDER_KEY = "sk-placeholder-not-a-key"  # handed to the SDK when no key is needed
+
+
+class ReplayFellThrough(Exception):
+    """Raised by the replay transport: vcrpy did not answer this request from the cassette."""
+
+
+@dataclass(frozen=True)
+class Endpoint:
+    """Where requests go. ``api_key`` is never printed, stored or logged."""
+
+    model: str
+    base_url: str | None = None
+    api_key: str | None = field(default=None, repr=False)
+    timeout: float = 60.0
+    replay: str | None = None
+
+    @property
+    def is_builtin(self) -> bool:
+        return self.model == builtin.MODEL_NAME and self.replay is None and self.base_url is None
+
+    @property
+    def label(self) -> str:
+        """A safe description of the endpoint (no user info, no query string)."""
+        if self.replay:
+            return f"replay:{self.replay}"
+        if self.is_builtin:
+            return "builtin"
+        return safe_url(self.base_url or "https://api.openai.com/v1")
+
+
+def safe_url(url: str) -> str:
+    parts = urlsplit(url)
+    host = parts.hostname or ""
+    if parts.port:
+        host = f"{host}:{parts.port}"
+    return urlunsplit((parts.scheme, host, parts.path, "", ""))
+
+
+def resolve_endpoint(
+    *,
+    model: str | None = None,
+    base_url: str | None = None,
+    replay: str | None = None,
+    replay_model: str | None = None,
+    timeout: float = 60.0,
+    env: Mapping[str, str] | None = None,
+) -> Endpoint:
+    """Pick the model and endpoint: flags first, then ``OPENAI_*`` variables, else builtin."""
+    env = os.environ if env is None else env
+    if replay:
+        return Endpoint(
+            model=model or replay_model or builtin.MODEL_NAME,
+            base_url=base_url,
+            timeout=timeout,
+            replay=replay,
+        )
+    key = env.get("OPENAI_API_KEY") or None
+    base = base_url or env.get("OPENAI_BASE_URL") or None
+    chosen = model or env.get("OPENAI_MODEL") or None
+    if chosen == builtin.MODEL_NAME or (chosen is None and key is None and base is None):
+        if base_url:
+            # the built-in model served over HTTP (``summarise serve``) is a remote endpoint
+            return Endpoint(model=builtin.MODEL_NAME, base_url=base, api_key=key, timeout=timeout)
+        return Endpoint(model=builtin.MODEL_NAME, timeout=timeout)
+    if key is None:
+        where = f" for {safe_url(base)}" if base else ""
+        raise ConfigError(
+            f"no API key{where}: set the OPENAI_API_KEY environment variable "
+            f"(any value works for a local server that needs none), or use --model builtin"
+        )
+    return Endpoint(
+        model=chosen or DEFAULT_REMOTE_MODEL, base_url=base, api_key=key, timeout=timeout
+    )
+
+
+def _refuse(request: httpx2.Request) -> httpx2.Response:
+    raise ReplayFellThrough(f"{request.method} {request.url.path}")
+
+
+def make_client(
+    endpoint: Endpoint,
+    *,
+    transport: httpx2.AsyncBaseTransport | None = None,
+    max_connections: int = 100,
+) -> AsyncOpenAI:
+    """An ``AsyncOpenAI`` client for ``endpoint`` with the SDK's retries off."""
+    limits = httpx2.Limits(
+        max_connections=max_connections, max_keepalive_connections=max_connections
+    )
+    timeout = httpx2.Timeout(endpoint.timeout, connect=min(10.0, endpoint.timeout))
+    if endpoint.replay:
+        http = httpx2.AsyncClient(transport=httpx2.MockTransport(_refuse), timeout=timeout)
+        return AsyncOpenAI(
+            api_key=PLACEHOLDER_KEY,
+            base_url=endpoint.base_url or "https://api.openai.com/v1",
+            organization=None,
+            project=None,
+            max_retries=0,
+            http_client=http,
+        )
+    if endpoint.is_builtin:
+        http = httpx2.AsyncClient(transport=transport or builtin.transport(), timeout=timeout)
+        return AsyncOpenAI(
+            api_key=PLACEHOLDER_KEY,
+            base_url=builtin.BASE_URL,
+            organization=None,
+            project=None,
+            max_retries=0,
+            http_client=http,
+        )
+    http = httpx2.AsyncClient(transport=transport, limits=limits, timeout=timeout)
+    return AsyncOpenAI(
+        api_key=endpoint.api_key or PLACEHOLDER_KEY,
+        base_url=endpoint.base_url,
+        max_retries=0,
+        http_client=http,
+    )

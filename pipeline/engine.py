@@ -1,0 +1,625 @@
+"""The batch engine: every article through the prompt, the model, validation and the store.
+
+For each input, in order, the engine yields exactly one :class:`~pipeline.records.Record`:
+
+1. A :class:`~pipeline.articles.BadInput` becomes a failed record (``bad_input``).
+2. A result already stored for the same article, prompt hash, schema hash, model and
+   parameters is reused with no model call (``cached: true``) unless ``force``.
+3. Otherwise :class:`Summariser` asks the model. Transport failures are retried by
+   :mod:`pipeline.retry` (one layer, tenacity); an answer that is not JSON or breaks the
+   schema is *re-asked* with the validation errors (a separate, bounded loop); a server
+   that rejects ``json_schema`` output is asked again in ``json_object`` mode, then with the
+   schema in the prompt alone, and the mode that works is remembered for the run;
+   ``finish_reason: length`` gets one retry with a doubled output budget.
+4. Each result is committed to the store as soon as it finishes (crash-safe), then
+   emitted in input order.
+
+A failure that concerns every article (bad key, exhausted quota, unknown model, unreachable
+endpoint) stops the run: work in flight ends and every remaining article is recorded as
+failed with that reason, so the same command resumes the batch later.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import json
+import re
+import time
+from collections import deque
+from collections.abc import AsyncIterator, Callable, Iterable, Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+from openai import AsyncOpenAI
+from tenacity import AsyncRetrying, RetryError, retry_if_exception, stop_after_attempt
+
+from pipeline import builtin
+from pipeline.articles import Article, BadInput
+from pipeline.client import Endpoint, make_client
+from pipeline.errors import ModelCallError, RunStopped
+from pipeline.prompts import Prompt
+from pipeline.ratelimit import Limiter
+from pipeline.records import Record
+from pipeline.retry import Failure, classify, wait_retry_after_or_backoff
+from pipeline.schemas import Schema, load_schema
+from pipeline.store import Attempt, Store
+
+MODES = ("json_schema", "json_object", "prompt")
+MAX_OUTPUT_TOKENS_CAP = 16_000
+
+
+@dataclass(frozen=True)
+class RunSettings:
+    concurrency: int = 8
+    rpm: float | None = None
+    tpm: float | None = None
+    max_attempts: int = 6  # HTTP requests per article, retries, re-asks and fallbacks included
+    max_reasks: int = 2
+    force: bool = False
+    check_faithfulness: bool = True
+    replay_hint: str | None = None  # the command that would record a missing replay
+
+
+@dataclass
+class RunSummary:
+    run_id: int = 0
+    n: int = 0
+    ok: int = 0
+    failed: int = 0
+    cached: int = 0
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    seconds: float = 0.0
+    failures: dict[str, int] = field(default_factory=dict)
+    stopped: str | None = None
+
+    def add(self, record: Record) -> None:
+        self.n += 1
+        if record.status == "ok":
+            self.ok += 1
+        else:
+            self.failed += 1
+            kind = (record.error or {}).get("kind", "unknown")
+            self.failures[kind] = self.failures.get(kind, 0) + 1
+        if record.cached:
+            self.cached += 1
+        else:
+            self.prompt_tokens += record.usage.get("prompt_tokens", 0)
+            self.completion_tokens += record.usage.get("completion_tokens", 0)
+
+
+def cache_key(article_id: str, prompt: Prompt, schema: Schema, model: str) -> str:
+    material = json.dumps(
+        {
+            "article": article_id,
+            "prompt": prompt.sha256,
+            "schema": schema.sha256,
+            "model": model,
+            "parameters": prompt.parameters,
+        },
+        sort_keys=True,
+    )
+    return hashlib.sha256(material.encode()).hexdigest()
+
+
+def extract_json(text: str) -> Any:
+    """Parse JSON from a model's answer: plain, in a ``` fence, or the first ``{...}`` block."""
+    text = text.strip()
+    try:
+        return json.loads(text)
+    except ValueError:
+        pass
+    fence = re.search(r"```(?:json)?\s*\n(.*?)\n\s*```", text, re.DOTALL)
+    if fence:
+        try:
+            return json.loads(fence.group(1))
+        except ValueError:
+            pass
+    start = text.find("{")
+    if start >= 0:
+        try:
+            obj, _ = json.JSONDecoder().raw_decode(text[start:])
+            return obj
+        except ValueError:
+            pass
+    raise ValueError("the answer holds no JSON object")
+
+
+def _schema_instructions(schema: Schema) -> str:
+    return (
+        "\n\nAnswer with one JSON object only (no prose, no code fence) that matches this "
+        "JSON Schema:\n" + json.dumps(schema.strict, ensure_ascii=False)
+    )
+
+
+class _Budget:
+    def __init__(self, total: int) -> None:
+        self.total = total
+        self.used = 0
+
+    @property
+    def left(self) -> int:
+        return self.total - self.used
+
+
+class Summariser:
+    """Turns one article into one record with one prompt version on one endpoint."""
+
+    def __init__(
+        self,
+        prompt: Prompt,
+        endpoint: Endpoint,
+        *,
+        client: AsyncOpenAI | None = None,
+        settings: RunSettings | None = None,
+        limiter: Limiter | None = None,
+        schema: Schema | None = None,
+        scorer: Callable[[str, dict[str, Any]], dict[str, Any]] | None = None,
+        pricer: Callable[[str, int, int], float | None] | None = None,
+    ) -> None:
+        self.prompt = prompt
+        self.endpoint = endpoint
+        self.settings = settings or RunSettings()
+        self.schema = schema or load_schema(prompt.schema)
+        self.client = client or make_client(endpoint, max_connections=self.settings.concurrency)
+        self.limiter = limiter or Limiter(self.settings.rpm, self.settings.tpm)
+        self.mode = MODES[0]  # the structured-output mode that works here, learnt per run
+        self.scorer = scorer if scorer is not None else _default_scorer()
+        self.pricer = pricer if pricer is not None else _default_pricer()
+        self.stop_reason: Failure | None = None
+        self._rng_wait = wait_retry_after_or_backoff()
+
+    # -- one request, with the transport retry layer -----------------------------------------
+    def _request(
+        self, messages: list[dict[str, str]], max_tokens: int, mode: str
+    ) -> dict[str, Any]:
+        req: dict[str, Any] = {
+            "model": self.endpoint.model,
+            "messages": messages,
+            "max_tokens": max_tokens,
+        }
+        for key in ("temperature", "top_p", "seed"):
+            if key in self.prompt.parameters:
+                req[key] = self.prompt.parameters[key]
+        if mode == "json_schema":
+            req["response_format"] = {
+                "type": "json_schema",
+                "json_schema": {
+                    "name": re.sub(r"[^a-zA-Z0-9_-]", "_", self.schema.name),
+                    "schema": self.schema.strict,
+                    "strict": True,
+                },
+            }
+        elif mode == "json_object":
+            req["response_format"] = {"type": "json_object"}
+        return req
+
+    async def _send(
+        self, req: dict[str, Any], attempts: list[Attempt], budget: _Budget, purpose: str
+    ) -> Any:
+        """Send ``req`` with transport retries; returns the parsed completion."""
+        chars = sum(len(m["content"]) for m in req["messages"])
+        estimate = self.limiter.estimate(chars, req["max_tokens"])
+        retrying = AsyncRetrying(
+            stop=stop_after_attempt(max(1, budget.left)),
+            wait=self._rng_wait,
+            retry=retry_if_exception(lambda e: classify(e).retryable and self.stop_reason is None),
+            reraise=False,
+        )
+        try:
+            async for attempt in retrying:
+                with attempt:
+                    if self.stop_reason is not None:
+                        raise _Stopped()
+                    await self.limiter.acquire(estimate)
+                    budget.used += 1
+                    started = time.perf_counter()
+                    try:
+                        raw = await self.client.chat.completions.with_raw_response.create(**req)
+                    except Exception as exc:
+                        failure = classify(exc, url=self.endpoint.label)
+                        if failure.kind == "rate_limited" and failure.retryable:
+                            self.limiter.rate_limited(failure.retry_after)
+                        attempts.append(
+                            Attempt(
+                                len(attempts) + 1,
+                                purpose if attempt.retry_state.attempt_number == 1 else "retry",
+                                req.get("response_format", {}).get("type", "prompt"),
+                                failure.status_code,
+                                failure.kind,
+                                failure.message,
+                                None,
+                                0,
+                                0,
+                                int((time.perf_counter() - started) * 1000),
+                            )
+                        )
+                        raise
+                    completion = raw.parse()
+                    usage = completion.usage
+                    self.limiter.observe(
+                        raw.headers,
+                        estimated_prompt=int(chars / 4) + 1,
+                        actual_prompt=usage.prompt_tokens if usage else None,
+                    )
+                    return (
+                        completion,
+                        int((time.perf_counter() - started) * 1000),
+                        attempt.retry_state.attempt_number,
+                    )
+        except RetryError as err:
+            last = err.last_attempt.exception()
+            assert last is not None
+            raise self._failure_error(last, attempts) from err
+        except _Stopped:
+            raise
+        except Exception as exc:
+            raise self._failure_error(exc, attempts) from exc
+        raise AssertionError("unreachable")
+
+    def _record_hint(self) -> str:
+        return f"`summarise run PATH --prompt {self.prompt.ref} --record {self.endpoint.replay}`"
+
+    def _failure_error(self, exc: BaseException, attempts: list[Attempt]) -> Exception:
+        if isinstance(exc, ModelCallError | _Stopped):
+            return exc  # type: ignore[return-value]
+        failure = classify(exc, url=self.endpoint.label)
+        if failure.replay_miss:
+            message = (
+                f"the cassette {self.endpoint.replay} holds no recording of this request "
+                f"({self.prompt.ref}, model {self.endpoint.model}); record it with "
+                f"{self.settings.replay_hint or self._record_hint()}"
+                f" against a live endpoint"
+            )
+            return ModelCallError("http_error", message, attempts=len(attempts))
+        if failure.fallback:
+            return _Fallback(failure.message)
+        cls = RunStopped if failure.stop_run else ModelCallError
+        error = cls(
+            failure.kind, failure.message, attempts=len(attempts), status_code=failure.status_code
+        )
+        if failure.stop_run and self.stop_reason is None:
+            self.stop_reason = failure
+        return error
+
+    # -- one article -------------------------------------------------------------------------
+    async def summarise(self, article: Article) -> tuple[Record, list[Attempt]]:
+        attempts: list[Attempt] = []
+        usage = {"prompt_tokens": 0, "completion_tokens": 0}
+        started = time.perf_counter()
+        record = self._record(article, status="failed")
+        try:
+            summary, mode = await self._ask(article, attempts, usage)
+            record.status = "ok"
+            record.summary = summary
+            record.mode = mode
+            if self.scorer is not None and self.settings.check_faithfulness:
+                record.checks = await asyncio.to_thread(self.scorer, article.text, summary)
+        except _Stopped:
+            reason = self.stop_reason
+            record.error = {
+                "kind": reason.kind if reason else "http_error",
+                "message": "run stopped before this article: "
+                + (reason.message if reason else "stopped"),
+                "last_output": None,
+            }
+        except ModelCallError as exc:
+            record.error = exc.as_error()
+        record.attempts = len(attempts)
+        record.usage = {
+            "prompt_tokens": sum(a.prompt_tokens for a in attempts),
+            "completion_tokens": sum(a.completion_tokens for a in attempts),
+        }
+        record.latency_ms = int((time.perf_counter() - started) * 1000)
+        if self.pricer is not None and (
+            record.usage["prompt_tokens"] or record.usage["completion_tokens"]
+        ):
+            record.cost_usd = self.pricer(
+                self.endpoint.model,
+                record.usage["prompt_tokens"],
+                record.usage["completion_tokens"],
+            )
+        elif self.endpoint.model == builtin.MODEL_NAME:
+            record.cost_usd = 0.0
+        return record, attempts
+
+    def _record(self, article: Article, *, status: str) -> Record:
+        return Record(
+            article_id=article.id,
+            source=article.source,
+            title=article.title,
+            prompt=self.prompt.name,
+            prompt_version=self.prompt.version,
+            prompt_sha256=self.prompt.sha256,
+            schema=self.schema.name,
+            model=self.endpoint.model,
+            status=status,
+        )
+
+    async def _ask(
+        self, article: Article, attempts: list[Attempt], usage: dict[str, int]
+    ) -> tuple[dict[str, Any], str]:
+        budget = _Budget(self.settings.max_attempts)
+        base = self.prompt.render(
+            article.text, title=article.title, date=article.date, source=article.source
+        )
+        conversation: list[dict[str, str]] = []
+        max_tokens = self.prompt.max_output_tokens
+        reasks = 0
+        grown = False
+        purpose = "first"
+        while True:
+            mode = self.mode
+            messages = [dict(m) for m in base]
+            if mode != "json_schema":
+                messages[0]["content"] += _schema_instructions(self.schema)
+            messages += conversation
+            req = self._request(messages, max_tokens, mode)
+            if budget.left <= 0:
+                last = attempts[-1] if attempts else None
+                raise ModelCallError(
+                    last.outcome
+                    if last and last.outcome in ("schema_invalid", "truncated")
+                    else "schema_invalid",
+                    f"gave up after {budget.used} attempts (--max-attempts {budget.total})",
+                    attempts=len(attempts),
+                    last_output=last.raw_output if last else None,
+                )
+            try:
+                completion, latency, _ = await self._send(req, attempts, budget, purpose)
+            except _Fallback:
+                nxt = MODES.index(mode) + 1
+                if nxt >= len(MODES):
+                    raise ModelCallError(
+                        "http_error",
+                        "the server rejects every structured-output mode",
+                        attempts=len(attempts),
+                    ) from None
+                if self.mode == mode:
+                    self.mode = MODES[nxt]
+                purpose = "fallback"
+                continue
+            choice = completion.choices[0] if completion.choices else None
+            u = completion.usage
+            pt = u.prompt_tokens if u else 0
+            ct = u.completion_tokens if u else 0
+            message = choice.message if choice else None
+            content = message.content if message else None
+            refusal = getattr(message, "refusal", None) if message else None
+            finish = choice.finish_reason if choice else None
+
+            def log(
+                outcome: str,
+                error: str | None,
+                *,
+                _p: str = purpose,
+                _c: Any = content,
+                _pt: int = pt,
+                _ct: int = ct,
+                _l: int = latency,
+                _m: str = mode,
+            ) -> None:
+                attempts.append(
+                    Attempt(len(attempts) + 1, _p, _m, 200, outcome, error, _c, _pt, _ct, _l)
+                )
+
+            if refusal or finish == "content_filter":
+                log("refusal", refusal or "content_filter")
+                raise ModelCallError(
+                    "refusal",
+                    f"the model refused: {refusal or 'content filter'}",
+                    attempts=len(attempts),
+                    last_output=refusal or content,
+                )
+            if finish == "length":
+                log("truncated", f"finish_reason length at max_tokens={max_tokens}")
+                if not grown and max_tokens < MAX_OUTPUT_TOKENS_CAP:
+                    grown = True
+                    max_tokens = min(MAX_OUTPUT_TOKENS_CAP, max_tokens * 2)
+                    purpose = "budget"
+                    continue
+                raise ModelCallError(
+                    "truncated",
+                    f"the answer was cut at max_tokens={max_tokens}",
+                    attempts=len(attempts),
+                    last_output=content,
+                )
+            try:
+                data = (
+                    extract_json(content or "") if mode == "prompt" else json.loads(content or "")
+                )
+                errors = self.schema.errors(data)
+            except ValueError as exc:
+                errors = [f"(root): the answer is not valid JSON: {exc}"]
+                data = None
+            if not errors:
+                log("ok", None)
+                return data, mode
+            log("schema_invalid", "; ".join(errors[:10]))
+            if reasks >= self.settings.max_reasks:
+                raise ModelCallError(
+                    "schema_invalid",
+                    f"the answer broke {self.schema.name} after {reasks} re-ask(s): "
+                    + "; ".join(errors[:5]),
+                    attempts=len(attempts),
+                    last_output=content,
+                )
+            reasks += 1
+            purpose = "reask"
+            conversation = [
+                {"role": "assistant", "content": content or ""},
+                {
+                    "role": "user",
+                    "content": "Your answer did not match the required JSON schema:\n"
+                    + "\n".join(f"- {e}" for e in errors[:20])
+                    + "\nReturn the corrected JSON object only.",
+                },
+            ]
+
+
+class _Stopped(Exception):
+    """The run was stopped by another article's failure."""
+
+
+class _Fallback(Exception):
+    """The server rejected this structured-output mode."""
+
+
+def _default_scorer() -> Callable[[str, dict[str, Any]], dict[str, Any]] | None:
+    try:
+        from pipeline import faithfulness
+    except ImportError:
+        return None
+
+    def score(source: str, summary: dict[str, Any]) -> dict[str, Any]:
+        r = faithfulness.score(source, summary)
+        return {"faithfulness": round(r.faithfulness, 4), "unsupported": list(r.unsupported)}
+
+    return score
+
+
+def _default_pricer() -> Callable[[str, int, int], float | None] | None:
+    try:
+        from pipeline import prices
+    except ImportError:
+        return None
+    table = prices.load_prices(None)
+
+    def price(model: str, pt: int, ct: int) -> float | None:
+        return prices.cost_usd(table, model, pt, ct)
+
+    return price
+
+
+# -- the batch ---------------------------------------------------------------------------------
+
+Item = Article | BadInput
+
+
+def _bad_record(item: BadInput, summariser: Summariser) -> Record:
+    rec = Record(
+        article_id=item.id,
+        source=item.source,
+        title=None,
+        prompt=summariser.prompt.name,
+        prompt_version=summariser.prompt.version,
+        prompt_sha256=summariser.prompt.sha256,
+        schema=summariser.schema.name,
+        model=summariser.endpoint.model,
+        status="failed",
+        error={"kind": item.kind, "message": item.message, "last_output": None},
+    )
+    return rec
+
+
+async def run_batch(
+    items: Iterable[Item],
+    summariser: Summariser,
+    store: Store,
+    *,
+    run_id: int,
+    on_record: Callable[[Record], None] | None = None,
+) -> AsyncIterator[Record]:
+    """Yield one record per input, in input order, committing each as it finishes."""
+    settings = summariser.settings
+    sem = asyncio.Semaphore(max(1, settings.concurrency))
+    window = max(256, settings.concurrency * 16)
+    pending: deque[asyncio.Task[Record]] = deque()
+    in_flight: set[asyncio.Task[Record]] = set()
+    stop_signalled = False
+
+    async def one(position: int, item: Item) -> Record:
+        if isinstance(item, BadInput):
+            rec = _bad_record(item, summariser)
+            store.save_result(run_id, position, "bad:" + item.id, rec)
+            return rec
+        key = cache_key(item.id, summariser.prompt, summariser.schema, summariser.endpoint.model)
+        if not settings.force:
+            hit = store.cached(key)
+            if hit is not None:
+                hit.cached = True
+                hit.source = item.source
+                hit.title = item.title
+                store.save_result(run_id, position, key, hit)
+                return hit
+        attempts: list[Attempt] = []
+        try:
+            async with sem:
+                if summariser.stop_reason is not None:
+                    raise _Stopped()
+                if summariser.endpoint.is_builtin and len(item.text) > _max_chars():
+                    rec = summariser._record(item, status="failed")
+                    rec.error = {
+                        "kind": "too_long",
+                        "last_output": None,
+                        "message": f"{item.source}: {len(item.text)} characters; the built-in "
+                        f"model accepts at most {_max_chars()} (split the article)",
+                    }
+                else:
+                    rec, attempts = await summariser.summarise(item)
+        except (_Stopped, asyncio.CancelledError):
+            if summariser.stop_reason is None:
+                raise
+            reason = summariser.stop_reason
+            rec = summariser._record(item, status="failed")
+            rec.error = {
+                "kind": reason.kind,
+                "last_output": None,
+                "message": f"run stopped: {reason.message}",
+            }
+        store.save_result(run_id, position, key, rec, attempts)
+        return rec
+
+    def start(position: int, item: Item) -> None:
+        task = asyncio.ensure_future(one(position, item))
+        pending.append(task)
+        in_flight.add(task)
+        task.add_done_callback(in_flight.discard)
+
+    def cancel_in_flight() -> None:
+        nonlocal stop_signalled
+        if stop_signalled:
+            return
+        stop_signalled = True
+        for task in list(in_flight):
+            task.cancel()
+
+    async def pop() -> Record:
+        head = pending[0]
+        while True:
+            done, _ = await asyncio.wait({head}, timeout=0.2)
+            if summariser.stop_reason is not None:
+                cancel_in_flight()
+            if done:
+                break
+        pending.popleft()
+        rec = head.result()
+        if on_record:
+            on_record(rec)
+        return rec
+
+    for position, item in enumerate(items):
+        start(position, item)
+        while len(pending) >= window:
+            yield await pop()
+    while pending:
+        yield await pop()
+
+
+def _max_chars() -> int:
+    from pipeline import extractive
+
+    return int(extractive.MAX_ARTICLE_CHARS)
+
+
+def iter_sync(agen: AsyncIterator[Record]) -> Iterator[Record]:  # pragma: no cover - helper
+    loop = asyncio.new_event_loop()
+    try:
+        while True:
+            try:
+                yield loop.run_until_complete(agen.__anext__())
+            except StopAsyncIteration:
+                return
+    finally:
+        loop.close()

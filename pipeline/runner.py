@@ -1,0 +1,151 @@
+"""Running a prompt version over articles: the library behind ``summarise run`` and ``compare``.
+
+:func:`run` resolves the prompt, schema and endpoint, opens the store, wraps the run in a
+cassette when asked (``replay`` / ``record``), and drives :func:`pipeline.engine.run_batch`,
+writing each record to ``out`` as soon as its turn in input order comes.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import IO, Any
+
+from pipeline import cassettes
+from pipeline.articles import Article, BadInput, iter_articles
+from pipeline.client import Endpoint, resolve_endpoint
+from pipeline.engine import Item, RunSettings, RunSummary, Summariser, run_batch
+from pipeline.errors import ConfigError
+from pipeline.prompts import Prompt, load_prompt
+from pipeline.records import Record
+from pipeline.schemas import load_schema
+from pipeline.store import Store
+
+
+@dataclass(frozen=True)
+class RunOptions:
+    prompt: str = "summarise"
+    model: str | None = None
+    base_url: str | None = None
+    db: str | None = None
+    replay: str | None = None
+    record: str | None = None
+    timeout: float = 60.0
+    settings: RunSettings = RunSettings()
+
+
+def endpoint_for(options: RunOptions) -> Endpoint:
+    if options.replay and options.record:
+        raise ConfigError("--replay and --record exclude each other: choose one")
+    info: dict[str, Any] = {}
+    if options.replay:
+        if not Path(options.replay).is_file():
+            raise ConfigError(
+                f"no cassette at {options.replay}: record one with "
+                f"`summarise run PATH --prompt {options.prompt} --record {options.replay}`"
+            )
+        info = cassettes.cassette_info(options.replay)
+    return resolve_endpoint(
+        model=options.model,
+        base_url=options.base_url or info.get("base_url"),
+        replay=options.replay,
+        replay_model=info.get("model"),
+        timeout=options.timeout,
+    )
+
+
+def prepare(options: RunOptions) -> tuple[Prompt, Endpoint]:
+    """Everything that can be a usage error, checked before any article is read."""
+    prompt = load_prompt(options.prompt)
+    load_schema(prompt.schema)
+    return prompt, endpoint_for(options)
+
+
+def _cassette(options: RunOptions) -> contextlib.AbstractContextManager[Any]:
+    if options.replay:
+        return cassettes.replaying(options.replay)
+    if options.record:
+        return cassettes.recording(options.record)
+    return contextlib.nullcontext()
+
+
+def run(
+    items: Iterable[Item],
+    options: RunOptions,
+    *,
+    on_record: Callable[[Record], None] | None = None,
+    store: Store | None = None,
+    command: str = "run",
+) -> RunSummary:
+    """Summarise ``items`` and call ``on_record`` once per input, in input order."""
+    prompt, endpoint = prepare(options)
+    settings = options.settings
+    if options.record:
+        settings = replace(settings, force=True)  # a recording must hold every exchange
+    if options.replay:
+        settings = replace(
+            settings,
+            replay_hint=f"`summarise run PATH --prompt {prompt.ref} --record {options.replay}`",
+        )
+    own_store = store is None
+    st = store or Store(options.db)
+    summary = RunSummary()
+    started = time.perf_counter()
+    run_id = st.start_run(
+        command,
+        prompt=prompt,
+        model=endpoint.model,
+        endpoint=endpoint.label,
+        settings={
+            "concurrency": settings.concurrency,
+            "rpm": settings.rpm,
+            "tpm": settings.tpm,
+            "max_attempts": settings.max_attempts,
+            "force": settings.force,
+        },
+    )
+    summary.run_id = run_id
+
+    async def go() -> None:
+        summariser = Summariser(prompt, endpoint, settings=settings)
+        try:
+            async for record in run_batch(items, summariser, st, run_id=run_id):
+                summary.add(record)
+                if on_record:
+                    on_record(record)
+        finally:
+            await summariser.client.close()
+        if summariser.stop_reason is not None:
+            summary.stopped = summariser.stop_reason.message
+
+    try:
+        with _cassette(options):
+            asyncio.run(go())
+    finally:
+        summary.seconds = time.perf_counter() - started
+        st.finish_run(
+            run_id,
+            n_articles=summary.n,
+            n_ok=summary.ok,
+            n_failed=summary.failed,
+            n_cached=summary.cached,
+        )
+        if own_store:
+            st.close()
+    return summary
+
+
+def write_records(out: IO[str]) -> Callable[[Record], None]:
+    def emit(record: Record) -> None:
+        out.write(record.to_json() + "\n")
+        out.flush()
+
+    return emit
+
+
+def collect_articles(paths: Iterable[str]) -> Iterator[Article | BadInput]:
+    return iter_articles(list(paths))

@@ -1,0 +1,256 @@
+"""The SQLite store: every run, every result, every attempt with its raw output.
+
+One file (``$SUMMARISE_HOME/summarise.db`` unless ``--db`` says otherwise) in WAL mode, so
+a crash loses at most the article in flight: each result is committed as it finishes.
+
+Tables (a tiny migration registry, like simonw/llm's: each entry runs once, in order):
+
+- ``runs``: one row per ``summarise run`` / ``compare`` invocation, with its settings.
+- ``results``: one row per finished article per run: the output record as JSON plus the
+  cache key. The newest ``ok`` result for a cache key is what a later run reuses.
+- ``attempts``: every request made for a result (transport retries and re-asks alike):
+  HTTP status, the raw model output, the error, token usage and latency.
+
+Nothing secret is written here: the API key never enters the store, and the base URL is
+stored without user info or query string.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sqlite3
+import threading
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from pipeline.errors import StoreError
+from pipeline.records import Record, utc_now
+
+MIGRATIONS: list[Callable[[sqlite3.Connection], None]] = []
+
+
+def migration(fn: Callable[[sqlite3.Connection], None]) -> Callable[[sqlite3.Connection], None]:
+    MIGRATIONS.append(fn)
+    return fn
+
+
+@migration
+def m001_initial(db: sqlite3.Connection) -> None:
+    db.executescript(
+        """
+        CREATE TABLE runs (
+            id INTEGER PRIMARY KEY,
+            started_at TEXT NOT NULL,
+            finished_at TEXT,
+            command TEXT NOT NULL,
+            prompt TEXT, prompt_version TEXT, prompt_sha256 TEXT,
+            model TEXT, endpoint TEXT, settings TEXT,
+            n_articles INTEGER DEFAULT 0, n_ok INTEGER DEFAULT 0,
+            n_failed INTEGER DEFAULT 0, n_cached INTEGER DEFAULT 0
+        );
+        CREATE TABLE results (
+            id INTEGER PRIMARY KEY,
+            run_id INTEGER NOT NULL REFERENCES runs(id),
+            position INTEGER NOT NULL,
+            cache_key TEXT NOT NULL,
+            article_id TEXT NOT NULL,
+            status TEXT NOT NULL,
+            record TEXT NOT NULL,
+            created_at TEXT NOT NULL,
+            UNIQUE (run_id, position)
+        );
+        CREATE INDEX results_cache ON results (cache_key, status);
+        CREATE TABLE attempts (
+            id INTEGER PRIMARY KEY,
+            run_id INTEGER NOT NULL REFERENCES runs(id),
+            cache_key TEXT NOT NULL,
+            article_id TEXT NOT NULL,
+            n INTEGER NOT NULL,
+            purpose TEXT NOT NULL,
+            mode TEXT,
+            status_code INTEGER,
+            outcome TEXT NOT NULL,
+            error TEXT,
+            raw_output TEXT,
+            prompt_tokens INTEGER DEFAULT 0,
+            completion_tokens INTEGER DEFAULT 0,
+            latency_ms INTEGER DEFAULT 0,
+            created_at TEXT NOT NULL
+        );
+        CREATE INDEX attempts_key ON attempts (cache_key);
+        """
+    )
+
+
+def default_db_path() -> Path:
+    return Path(os.environ.get("SUMMARISE_HOME") or ".summarise") / "summarise.db"
+
+
+@dataclass(frozen=True)
+class Attempt:
+    n: int
+    purpose: str  # "first" | "retry" | "reask" | "fallback" | "budget"
+    mode: str | None
+    status_code: int | None
+    outcome: str  # "ok" | failure kind | "schema_invalid" | "transient"
+    error: str | None
+    raw_output: str | None
+    prompt_tokens: int
+    completion_tokens: int
+    latency_ms: int
+
+
+class Store:
+    """A thread-safe handle on the SQLite store."""
+
+    def __init__(self, path: str | Path | None = None) -> None:
+        self.path = Path(path) if path else default_db_path()
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            self._db = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
+            self._db.execute("PRAGMA journal_mode=WAL")
+            self._db.execute("PRAGMA synchronous=NORMAL")
+            self._db.execute("PRAGMA busy_timeout=10000")
+            self._migrate()
+        except (OSError, sqlite3.Error) as exc:
+            raise StoreError(
+                f"cannot open the store {self.path}: {exc} "
+                f"(set --db or SUMMARISE_HOME to a writable folder)"
+            ) from exc
+        self._lock = threading.Lock()
+
+    def _migrate(self) -> None:
+        self._db.execute("CREATE TABLE IF NOT EXISTS _migrations (name TEXT PRIMARY KEY)")
+        done = {r[0] for r in self._db.execute("SELECT name FROM _migrations")}
+        for fn in MIGRATIONS:
+            if fn.__name__ in done:
+                continue
+            fn(self._db)  # executescript commits on its own
+            self._db.execute("INSERT INTO _migrations VALUES (?)", (fn.__name__,))
+
+    def close(self) -> None:
+        self._db.close()
+
+    def start_run(
+        self,
+        command: str,
+        *,
+        prompt: Any = None,
+        model: str = "",
+        endpoint: str = "",
+        settings: dict[str, Any] | None = None,
+    ) -> int:
+        with self._lock:
+            cur = self._db.execute(
+                "INSERT INTO runs (started_at, command, prompt, prompt_version, prompt_sha256,"
+                " model, endpoint, settings) VALUES (?,?,?,?,?,?,?,?)",
+                (
+                    utc_now(),
+                    command,
+                    getattr(prompt, "name", None),
+                    getattr(prompt, "version", None),
+                    getattr(prompt, "sha256", None),
+                    model,
+                    endpoint,
+                    json.dumps(settings or {}, sort_keys=True),
+                ),
+            )
+            return int(cur.lastrowid or 0)
+
+    def finish_run(
+        self, run_id: int, *, n_articles: int, n_ok: int, n_failed: int, n_cached: int
+    ) -> None:
+        with self._lock:
+            self._db.execute(
+                "UPDATE runs SET finished_at=?, n_articles=?, n_ok=?, n_failed=?, n_cached=?"
+                " WHERE id=?",
+                (utc_now(), n_articles, n_ok, n_failed, n_cached, run_id),
+            )
+
+    def cached(self, cache_key: str) -> Record | None:
+        """The newest successful record for ``cache_key``, if any."""
+        with self._lock:
+            row = self._db.execute(
+                "SELECT record FROM results WHERE cache_key=? AND status='ok'"
+                " ORDER BY id DESC LIMIT 1",
+                (cache_key,),
+            ).fetchone()
+        return Record.from_dict(json.loads(row[0])) if row else None
+
+    def save_result(
+        self,
+        run_id: int,
+        position: int,
+        cache_key: str,
+        record: Record,
+        attempts: Iterable[Attempt] = (),
+    ) -> None:
+        """Commit one finished article (its record and every attempt) in one transaction."""
+        with self._lock:
+            db = self._db
+            db.execute("BEGIN")
+            try:
+                db.execute(
+                    "INSERT OR REPLACE INTO results (run_id, position, cache_key, article_id,"
+                    " status, record, created_at) VALUES (?,?,?,?,?,?,?)",
+                    (
+                        run_id,
+                        position,
+                        cache_key,
+                        record.article_id,
+                        record.status,
+                        record.to_json(),
+                        record.created_at,
+                    ),
+                )
+                db.executemany(
+                    "INSERT INTO attempts (run_id, cache_key, article_id, n, purpose, mode,"
+                    " status_code, outcome, error, raw_output, prompt_tokens, completion_tokens,"
+                    " latency_ms, created_at) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+                    [
+                        (
+                            run_id,
+                            cache_key,
+                            record.article_id,
+                            a.n,
+                            a.purpose,
+                            a.mode,
+                            a.status_code,
+                            a.outcome,
+                            a.error,
+                            a.raw_output,
+                            a.prompt_tokens,
+                            a.completion_tokens,
+                            a.latency_ms,
+                            utc_now(),
+                        )
+                        for a in attempts
+                    ],
+                )
+                db.execute("COMMIT")
+            except BaseException:
+                db.execute("ROLLBACK")
+                raise
+
+    def run_records(self, run_id: int) -> list[Record]:
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT record FROM results WHERE run_id=? ORDER BY position", (run_id,)
+            ).fetchall()
+        return [Record.from_dict(json.loads(r[0])) for r in rows]
+
+    def attempts_for(self, cache_key: str) -> list[dict[str, Any]]:
+        with self._lock:
+            cur = self._db.execute(
+                "SELECT * FROM attempts WHERE cache_key=? ORDER BY id", (cache_key,)
+            )
+            cols = [c[0] for c in cur.description]
+            return [dict(zip(cols, row, strict=True)) for row in cur.fetchall()]
+
+    def count(self, table: str) -> int:
+        assert table in ("runs", "results", "attempts")
+        with self._lock:
+            return int(self._db.execute(f"SELECT COUNT(*) FROM {table}").fetchone()[0])
