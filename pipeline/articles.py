@@ -33,8 +33,9 @@ Inputs
 Decoding
 --------
 UTF-8 (a BOM is dropped; UTF-16 with a BOM is read too). Bytes that are not UTF-8 are
-read as cp1252 when that gives plausible Western text (detectors misjudge short Latin-1 /
-cp1252 texts), else as whatever charset-normalizer detects. A NUL byte, or more than 10 %
+read as cp1252 when that gives plausible Western text (at most 20 % of the letters
+non-ASCII, 90 % of those Latin-1 letters or typographic marks: detectors misjudge short
+Latin-1 / cp1252 texts), else as whatever charset-normalizer detects. A NUL byte, or more than 10 %
 control bytes in the first 8 KiB, means a binary file.
 
 Normalisation (:func:`normalise_text`; idempotent)
@@ -150,38 +151,48 @@ def article_id(text: str) -> str:
 
 _LINE_BREAKS = re.compile(r"\r\n?|[\f\v\x85\u2028\u2029]")
 _ODD_SPACES = re.compile(r"[\t\u00a0\u1680\u2000-\u200a\u202f\u205f\u3000]")
-_INVISIBLE = re.compile(r"[\u00ad\u180e\u200b-\u200f\u202a-\u202e\u2060-\u2064\u2066-\u2069\ufeff]")
-_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+# Invisible (zero-width, soft hyphen, bidi marks, BOM) and control characters: dropped.
+_INVISIBLE = re.compile(
+    r"[\u00ad\u180e\u200b-\u200f\u202a-\u202e\u2060-\u2064\u2066-\u2069\ufeff"
+    r"\x00-\x08\x0b-\x1f\x7f-\x9f]"
+)
 _SPACES = re.compile(r" {2,}")
 
 _CREDIT_WORD = r"(?:photo|photograph|picture|pic|image|credit|photo credit|image credit)s?"
 
 # Whole-line page furniture (case-insensitive; optional trailing punctuation is allowed).
-_FURNITURE = tuple(
-    re.compile(p, re.IGNORECASE)
-    for p in (
-        r"support us on (?:patreon|ko-?fi|substack)",
-        r"(?:please )?support (?:our|independent) journalism",
-        r"(?:share|tweet|email|print) (?:this|the) (?:article|story|page|post)"
-        r"(?: on (?:facebook|twitter|x|whatsapp|linkedin|email))?",
-        r"share (?:on|via) (?:facebook|twitter|x|whatsapp|linkedin|email|reddit)",
-        r"(?:subscribe|sign up) (?:now )?(?:to|for) (?:our|the) (?:\w+ )?newsletters?",
-        r"follow us on (?:twitter|x|facebook|instagram|tiktok|threads|bluesky|youtube|linkedin)"
-        r"(?:(?:,| and| or) (?:twitter|x|facebook|instagram|tiktok|threads|bluesky|youtube"
-        r"|linkedin))*",
-        r"advertisement|advert|sponsored(?: content)?",
-        r"(?:image|media) (?:copyright|caption|source)\b.{0,150}",
-        r"getty images(?: ?/ ?\w+)?",
-        _CREDIT_WORD + r" ?:.{1,100}",
-        r"(?:photo|picture|image)s? (?:by|courtesy of) [^.]{1,80}",
-        r"read more ?:.{0,150}|read more|related ?:.{0,150}",
-        r"click here to .{1,100}",
-        r"(?:we|this (?:web)?site) uses? cookies.{0,250}",
-        r"(?:accept|reject|manage)(?: all)? cookies|cookie (?:settings|policy|preferences)",
-        r"skip to (?:main )?content|jump to (?:main )?content",
-        r"(?:copyright )?(?:©|\(c\)) ?\d{4}.{0,80}",
-    )
+_FURNITURE = re.compile(
+    "|".join(
+        f"(?:{p})"
+        for p in (
+            r"support us on (?:patreon|ko-?fi|substack)",
+            r"(?:please )?support (?:our|independent) journalism",
+            r"(?:share|tweet|email|print) (?:this|the) (?:article|story|page|post)"
+            r"(?: on (?:facebook|twitter|x|whatsapp|linkedin|email))?",
+            r"share (?:on|via) (?:facebook|twitter|x|whatsapp|linkedin|email|reddit)",
+            r"(?:subscribe|sign up) (?:now )?(?:to|for) (?:our|the) (?:\w+ )?newsletters?",
+            r"follow us on (?:twitter|x|facebook|instagram|tiktok|threads|bluesky|youtube|linkedin)"
+            r"(?:(?:,| and| or) (?:twitter|x|facebook|instagram|tiktok|threads|bluesky|youtube"
+            r"|linkedin))*",
+            r"advertisement|advert|sponsored(?: content)?",
+            r"(?:image|media) (?:copyright|caption|source)\b.{0,150}",
+            r"getty images(?: ?/ ?\w+)?",
+            _CREDIT_WORD + r" ?:.{1,100}",
+            r"(?:photo|picture|image)s? (?:by|courtesy of) [^.]{1,80}",
+            r"read more ?:.{0,150}|read more|related ?:.{0,150}",
+            r"click here to .{1,100}",
+            r"this (?:web)?site uses cookies.{0,250}",
+            r"we use cookies\b(?=.*\b(?:site|website|experience|browsing|browser|consent|privacy"
+            r"|policy|settings|accept|agree|continu\w*|personali[sz]\w*|analytics|advertising)\b)"
+            r".{0,250}",
+            r"(?:accept|reject|manage)(?: all)? cookies|cookie (?:settings|policy|preferences)",
+            r"skip to (?:main )?content|jump to (?:main )?content",
+            r"(?:copyright )?(?:©|\(c\)) ?\d{4}.{0,80}",
+        )
+    ),
+    re.IGNORECASE,
 )
+_FURNITURE_MAX = 300  # no furniture line is longer than this
 _TRAILING_PUNCT = " .!:|-–—»›>"
 
 # Distinctive phrases cut when glued to the end of a short line ("date 2025-03-27 Support us
@@ -195,7 +206,6 @@ _GLUED = re.compile(
 
 def _clean_line(line: str) -> str:
     line = _INVISIBLE.sub("", line)
-    line = _CONTROL.sub("", line)
     line = _ODD_SPACES.sub(" ", line)
     return _SPACES.sub(" ", line).strip()
 
@@ -208,8 +218,10 @@ def _clean_lines(text: str) -> list[str]:
 
 
 def _is_furniture(line: str) -> bool:
+    if len(line) > _FURNITURE_MAX:
+        return False
     core = line.rstrip(_TRAILING_PUNCT) or line
-    return any(p.fullmatch(core) for p in _FURNITURE)
+    return _FURNITURE.fullmatch(core) is not None
 
 
 def _strip_glued(line: str) -> str:
@@ -473,8 +485,12 @@ def _decode(raw: bytes) -> str:
     except UnicodeDecodeError:
         text = None
     if text is not None:
+        # Western text has few non-ASCII characters, nearly all of them Latin-1 letters and
+        # typographic marks; text in another single-byte code page (Cyrillic, Greek...) has many.
         high = [ch for ch in text if ord(ch) > 127]
-        if sum(ch in _WESTERN for ch in high) >= 0.9 * len(high):
+        letters = sum(ch.isalpha() for ch in text)
+        western = sum(ch in _WESTERN for ch in high)
+        if western >= 0.9 * len(high) and len(high) <= 0.2 * max(letters, 1):
             return text
     from charset_normalizer import from_bytes
 
@@ -500,13 +516,21 @@ def _str_field(obj: dict[str, Any], *names: str) -> str | None:
     return None
 
 
+def _json_kind(value: object) -> str:
+    if isinstance(value, bool):
+        return "a boolean"
+    if isinstance(value, int | float):
+        return "a number"
+    kinds = {str: "a string", list: "a list", dict: "an object", type(None): "null"}
+    return kinds.get(type(value), type(value).__name__)
+
+
 def _from_object(source: str, obj: object, raw: bytes) -> Item:
     if not isinstance(obj, dict):
-        kind = type(obj).__name__.replace("NoneType", "null")
         return _bad(
             source,
             raw,
-            f"expected a JSON object, got a {kind}; "
+            f"expected a JSON object, got {_json_kind(obj)}; "
             'give each article as an object with a "text" field',
         )
     text = None
@@ -548,7 +572,7 @@ def _iter_json(source: str, raw: bytes) -> Iterator[Item]:
         yield _bad(
             source,
             raw,
-            f"not valid JSON ({e.msg} at line {e.lineno} column {e.colno}); fix the file",
+            f"not valid JSON ({e.msg}: line {e.lineno} column {e.colno}); fix the file",
         )
         return
     if isinstance(data, list):
@@ -563,7 +587,7 @@ def _iter_json(source: str, raw: bytes) -> Iterator[Item]:
         yield _bad(
             source,
             raw,
-            f"the JSON is a {type(data).__name__.replace('NoneType', 'null')}, not an object "
+            f"the JSON is {_json_kind(data)}, not an object "
             'or a list of objects; wrap the article in an object with a "text" field',
         )
 
@@ -782,7 +806,7 @@ def load_article_text(source: str, raw: bytes, *, suffix: str = ".txt") -> Itera
     Handles every format except streamed JSONL files (JSONL bytes are split into lines here).
     """
     if not raw.strip():
-        yield _bad(source, None, "file is empty (or only whitespace); add the text or remove it")
+        yield _bad(source, raw, "file is empty (or only whitespace); add the text or remove it")
         return
     suffix = suffix.lower()
     if suffix == ".json":
