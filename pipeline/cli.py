@@ -7,6 +7,7 @@ configuration error, with a one-line message that names the fix.
 from __future__ import annotations
 
 import os
+import re
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -18,7 +19,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from pipeline import __version__, prompts, runner
-from pipeline.articles import iter_articles
+from pipeline.articles import BadInput, iter_articles
 from pipeline.engine import RunSettings, RunSummary
 from pipeline.errors import ConfigError, SummariseError
 from pipeline.records import Record
@@ -316,6 +317,133 @@ def prompts_lock(check: bool) -> None:
         sys.exit(2)
     if check:
         click.echo(f"ok: {len(report.unchanged)} released version(s) match prompts/lock")
+
+
+_VERSION_ARG = re.compile(r"^[A-Za-z0-9_.-]+@v\d+$")
+
+
+@cli.command()
+@click.argument("args", nargs=-1, metavar="A B [C ...] [PATH ...]")
+@click.option(
+    "--references",
+    type=click.Path(dir_okay=False),
+    help="JSONL of reference summaries (id/article_id/source + reference) for ROUGE.",
+)
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["table", "md", "html", "json"]),
+    default="table",
+    show_default=True,
+)
+@click.option("--out", type=click.Path(dir_okay=False), help="Write the report here.")
+@click.option(
+    "--prices",
+    type=click.Path(dir_okay=False),
+    help="JSON/YAML price table (USD per 1M tokens) overriding the built-in one.",
+)
+@click.option(
+    "--fail-on-regression",
+    "gate",
+    multiple=True,
+    metavar="METRIC",
+    help="Exit 1 when a candidate is worse than A on METRIC beyond the 95% CI.",
+)
+@click.option("--seed", type=int, default=0, show_default=True, help="Bootstrap seed.")
+@_engine_options
+def compare(
+    args: tuple[str, ...],
+    references: str | None,
+    fmt: str,
+    out: str | None,
+    prices: str | None,
+    gate: tuple[str, ...],
+    seed: int,
+    **kw: Any,
+) -> None:
+    """Run prompt versions A, B, ... over the same articles and compare them.
+
+    A and B are NAME@VERSION (e.g. summarise@v1 summarise@v2); the articles come from PATHS
+    (default seeds/). Results already stored are reused; only what is missing is run.
+    """
+    from pipeline import compare as cmp
+    from pipeline import report
+    from pipeline.prices import load_prices
+
+    refs = [a for a in args if _VERSION_ARG.match(a)]
+    paths = tuple(a for a in args if not _VERSION_ARG.match(a))
+    if len(refs) < 2:
+        raise ConfigError(
+            "compare needs two prompt versions, e.g. "
+            "`summarise compare summarise@v1 summarise@v2 seeds/`"
+        )
+    if len(set(refs)) != len(refs):
+        raise ConfigError(
+            f"the same version is given twice ({' '.join(refs)}): compare two different versions"
+        )
+    for r in refs:
+        prompts.load_prompt(r)  # unknown prompt/version or an edited release: exit 2 now
+    for g in gate:
+        if g not in cmp.METRIC_BY_KEY:
+            raise ConfigError(
+                f"unknown metric {g!r} for --fail-on-regression; choose one of: "
+                + ", ".join(cmp.METRIC_BY_KEY)
+            )
+    price_table = load_prices(prices)
+    ref_texts = cmp.load_references(references) if references else None
+    chosen = _check_paths(paths)
+    items = list(iter_articles(chosen))
+    if not items:
+        raise ConfigError(f"no articles found in {' '.join(chosen)}")
+    options = runner.RunOptions(
+        model=kw["model"],
+        base_url=kw["base_url"],
+        db=kw["db"],
+        replay=kw["replay"],
+        timeout=kw["timeout"],
+        settings=_settings(kw),
+    )
+
+    def done(ref: str, s: RunSummary) -> None:
+        err_console.print(
+            f"{ref}: {s.ok} ok, {s.failed} failed, {s.cached} from the store ({s.seconds:.1f}s)",
+            markup=False,
+        )
+
+    runs = runner.run_versions(refs, items, options, on_done=done)
+    sources = {i.id: i.text for i in items if not isinstance(i, BadInput)}
+    comparison = cmp.build_comparison(
+        runs, sources=sources, references=ref_texts, prices=price_table, seed=seed
+    )
+    failing = [g for g in gate if cmp.fails_gate(comparison, g)]
+    if fmt == "table" and out is None:
+        report.render_table(comparison, Console(highlight=False))
+    else:
+        text = report.render(comparison, fmt)
+        if out:
+            Path(out).parent.mkdir(parents=True, exist_ok=True)
+            Path(out).write_text(text, encoding="utf-8")
+            err_console.print(f"wrote {out}", markup=False)
+        else:
+            click.echo(text, nl=False)
+    if failing:
+        err_console.print(
+            f"regression on {', '.join(failing)}: failing as asked (--fail-on-regression)",
+            markup=False,
+        )
+        sys.exit(1)
+
+
+@cli.command(context_settings={"ignore_unknown_options": True, "help_option_names": []})
+@click.argument("args", nargs=-1, type=click.UNPROCESSED)
+def serve(args: tuple[str, ...]) -> None:
+    """Serve the built-in model as an OpenAI-compatible endpoint on 127.0.0.1 (with faults).
+
+    All options go to the server; see `summarise serve --help`.
+    """
+    from pipeline import server
+
+    sys.exit(server.main(list(args)))
 
 
 def main() -> None:

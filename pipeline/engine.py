@@ -263,7 +263,7 @@ class Summariser:
 
     def _failure_error(self, exc: BaseException, attempts: list[Attempt]) -> Exception:
         if isinstance(exc, ModelCallError | _Stopped):
-            return exc  # type: ignore[return-value]
+            return exc
         failure = classify(exc, url=self.endpoint.label)
         if failure.replay_miss:
             message = (

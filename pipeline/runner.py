@@ -149,3 +149,37 @@ def write_records(out: IO[str]) -> Callable[[Record], None]:
 
 def collect_articles(paths: Iterable[str]) -> Iterator[Article | BadInput]:
     return iter_articles(list(paths))
+
+
+def run_versions(
+    refs: list[str],
+    items: list[Item],
+    options: RunOptions,
+    *,
+    on_done: Callable[[str, RunSummary], None] | None = None,
+) -> dict[str, list[dict[str, Any]]]:
+    """Run (or reuse from the store) every prompt version over the same inputs.
+
+    Returns ``{"name@version": [record dicts in input order]}``, the input of
+    :func:`pipeline.compare.build_comparison`. One store serves every version, so results
+    already stored for the same article, prompt hash, model and parameters are reused.
+    """
+    runs: dict[str, list[dict[str, Any]]] = {}
+    store = Store(options.db)
+    try:
+        for ref in refs:
+            prompt = load_prompt(ref)
+            records: list[dict[str, Any]] = []
+            summary = run(
+                items,
+                replace(options, prompt=prompt.ref),
+                on_record=lambda r, out=records: out.append(r.to_dict()),  # type: ignore[misc]
+                store=store,
+                command="compare",
+            )
+            runs[prompt.ref] = records
+            if on_done:
+                on_done(prompt.ref, summary)
+    finally:
+        store.close()
+    return runs
