@@ -42,6 +42,8 @@ BASE_URL = "http://builtin.invalid/v1"
 
 _ARTICLE = re.compile(r"<article>\s*\n?(.*)\n?\s*</article>", re.DOTALL)
 _SUMMARY_KEYS = frozenset({"headline", "summary", "key_points"})
+_JUDGE_KEYS = frozenset({"consistency", "relevance", "coherence", "fluency"})
+_SUMMARY = re.compile(r"<summary>\s*\n?(.*)\n?\s*</summary>", re.DOTALL)
 
 
 class BuiltinBadRequest(Exception):
@@ -125,6 +127,35 @@ def _fit(value: Any, schema: dict[str, Any]) -> Any:
     return value
 
 
+def _summary_from(messages: list[dict[str, Any]]) -> str:
+    text = "\n".join(_message_text(m) for m in messages if m.get("role") == "user")
+    m = _SUMMARY.search(text)
+    if not m:
+        raise BuiltinBadRequest("a judge request needs the summary between <summary> markers")
+    return m.group(1).strip()
+
+
+def _judge(article: str, summary: str, schema: dict[str, Any]) -> dict[str, Any]:
+    """The judge schema answered by the lexical scorer: plumbing, not judgement."""
+    from pipeline import faithfulness
+
+    result = faithfulness.score(article, summary)
+    consistency = max(1, min(5, round(1 + 4 * result.faithfulness)))
+    note = "built-in baseline, not a language model"
+    answer = {
+        "consistency": {
+            "score": consistency,
+            "reason": f"lexical faithfulness {result.faithfulness:.2f} ({note})",
+        },
+        "relevance": {"score": 3, "reason": f"not assessed ({note})"},
+        "coherence": {"score": 3, "reason": f"not assessed ({note})"},
+        "fluency": {"score": 2, "reason": f"not assessed ({note})"},
+        "unsupported_claims": [u[:400] for u in result.unsupported[:10]],
+    }
+    fitted: dict[str, Any] = _fit(answer, schema)
+    return fitted
+
+
 def _directives(system: str) -> dict[str, bool]:
     low = system.lower()
     return {"attribute": "attribut" in low, "caveats": "contradict" in low}
@@ -149,6 +180,8 @@ def _answer(body: dict[str, Any]) -> dict[str, Any]:
     kind, schema = _requested_schema(body)
     system = "\n".join(_message_text(m) for m in messages if m.get("role") == "system")
     props = set((schema or {}).get("properties", {}))
+    if schema is not None and props >= _JUDGE_KEYS:
+        return _judge(article, _summary_from(messages), schema)
     if schema is not None and not (props >= _SUMMARY_KEYS):
         return minimal_instance(schema)  # type: ignore[no-any-return]
     result = extractive.summarise(article, title=title, date=date)

@@ -143,7 +143,6 @@ def make_vcr(record_mode: str = "none") -> vcr.VCR:
         before_record_request=_before_record_request,
         before_record_response=_before_record_response,
         decode_compressed_response=True,
-        allow_playback_repeats=False,
     )
     v.register_matcher("json_body", json_body_matcher)
     v.register_matcher("endpoint_path", _path_matcher)

@@ -257,6 +257,56 @@ def score(file: str, out: str | None) -> None:
     sys.exit(0 if bad == 0 else 1)
 
 
+@cli.command()
+@click.argument("file", type=click.Path(dir_okay=False, allow_dash=True))
+@click.option(
+    "--prompt",
+    "prompt_ref",
+    default="judge",
+    show_default=True,
+    help="The judge prompt, NAME@VERSION.",
+)
+@click.option("--out", type=click.Path(dir_okay=False), help="JSONL output (default: stdout).")
+@_engine_options
+@click.option(
+    "--record",
+    type=click.Path(dir_okay=False),
+    help="Record every HTTP exchange into this cassette (scrubbed of secrets).",
+)
+def judge(file: str, prompt_ref: str, out: str | None, record: str | None, **kw: Any) -> None:
+    """Score summaries with an LLM judge (G-Eval criteria) through the pipeline.
+
+    FILE holds JSONL lines with `source` (article text) and `summary` (text or object); each
+    line is written back with `judgement`. Needs a real model to mean anything: the built-in
+    model only maps its lexical faithfulness score onto consistency.
+    """
+    from pipeline.judge import judge_jsonl
+
+    if file != "-" and not Path(file).is_file():
+        raise ConfigError(f"no such file: {file}")
+    options = runner.RunOptions(
+        prompt=prompt_ref,
+        model=kw["model"],
+        base_url=kw["base_url"],
+        db=kw["db"],
+        replay=kw["replay"],
+        record=record,
+        timeout=kw["timeout"],
+        settings=_settings(kw),
+    )
+    inp = sys.stdin if file == "-" else open(file, encoding="utf-8", errors="replace")  # noqa: SIM115
+    stream = _open_out(out)
+    try:
+        ok, bad = judge_jsonl(inp, stream, options)
+    finally:
+        if inp is not sys.stdin:
+            inp.close()
+        if stream is not sys.stdout:
+            stream.close()
+    err_console.print(f"judged {ok} line(s); {bad} failed", markup=False)
+    sys.exit(0 if bad == 0 else 1)
+
+
 @cli.group(name="prompts")
 def prompts_group() -> None:
     """List, show, diff and lock prompt versions."""

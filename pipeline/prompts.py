@@ -17,6 +17,7 @@ import difflib
 import hashlib
 import os
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -38,7 +39,7 @@ _REQUIRED = (
 _ALLOWED = frozenset(_REQUIRED)
 _PARAMS = frozenset({"temperature", "max_output_tokens", "top_p", "seed"})
 _VERSION = re.compile(r"^v(\d+)$")
-_MARKER = re.compile(r"<\s*(/?)\s*article\s*>", re.IGNORECASE)
+_MARKER = re.compile(r"<\s*(/?)\s*(article|summary)\s*>", re.IGNORECASE)
 
 
 def prompts_dir() -> Path:
@@ -83,18 +84,26 @@ class Prompt:
         title: str | None = None,
         date: str | None = None,
         source: str | None = None,
+        extra: Mapping[str, str] | None = None,
     ) -> list[dict[str, str]]:
-        """The chat messages for one article."""
+        """The chat messages for one article (``extra`` fills further ``{{name}}`` slots)."""
         values = {
-            "article": _MARKER.sub(lambda m: "[" + m.group(1) + "article]", article),
+            "article": _neutralise(article),
             "title": title or "(none)",
             "date": date or "(unknown)",
             "source": source or "",
         }
+        for key, value in (extra or {}).items():
+            values[key] = _neutralise(value)
         return [
             {"role": "system", "content": _fill(self.system, values)},
             {"role": "user", "content": _fill(self.user, values)},
         ]
+
+
+def _neutralise(text: str) -> str:
+    """Stop data from closing its delimiters early: ``</article>`` becomes ``[/article]``."""
+    return _MARKER.sub(lambda m: "[" + m.group(1) + m.group(2).lower() + "]", text)
 
 
 def _fill(template: str, values: dict[str, str]) -> str:

@@ -65,7 +65,7 @@ def prepare(options: RunOptions) -> tuple[Prompt, Endpoint]:
     return prompt, endpoint_for(options)
 
 
-def _cassette(options: RunOptions) -> contextlib.AbstractContextManager[Any]:
+def cassette_context(options: RunOptions) -> contextlib.AbstractContextManager[Any]:
     if options.replay:
         return cassettes.replaying(options.replay)
     if options.record:
@@ -123,7 +123,7 @@ def run(
             summary.stopped = summariser.stop_reason.message
 
     try:
-        with _cassette(options):
+        with cassette_context(options):
             asyncio.run(go())
     finally:
         summary.seconds = time.perf_counter() - started
