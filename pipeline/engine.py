@@ -284,13 +284,17 @@ class Summariser:
         return error
 
     # -- one article -------------------------------------------------------------------------
-    async def summarise(self, article: Article) -> tuple[Record, list[Attempt]]:
+    async def summarise(
+        self, article: Article, *, variables: dict[str, str] | None = None
+    ) -> tuple[Record, list[Attempt]]:
+        """One article to one record; ``variables`` fill further prompt slots (the judge's
+        ``{{summary}}``)."""
         attempts: list[Attempt] = []
         usage = {"prompt_tokens": 0, "completion_tokens": 0}
         started = time.perf_counter()
         record = self._record(article, status="failed")
         try:
-            summary, mode = await self._ask(article, attempts, usage)
+            summary, mode = await self._ask(article, attempts, usage, variables)
             record.status = "ok"
             record.summary = summary
             record.mode = mode
@@ -338,11 +342,19 @@ class Summariser:
         )
 
     async def _ask(
-        self, article: Article, attempts: list[Attempt], usage: dict[str, int]
+        self,
+        article: Article,
+        attempts: list[Attempt],
+        usage: dict[str, int],
+        variables: dict[str, str] | None = None,
     ) -> tuple[dict[str, Any], str]:
         budget = _Budget(self.settings.max_attempts)
         base = self.prompt.render(
-            article.text, title=article.title, date=article.date, source=article.source
+            article.text,
+            title=article.title,
+            date=article.date,
+            source=article.source,
+            extra=variables,
         )
         conversation: list[dict[str, str]] = []
         max_tokens = self.prompt.max_output_tokens

@@ -21,7 +21,9 @@ LINES = [
     {
         "id": "faithful",
         "source": SOURCE,
-        "summary": "North Korea sent at least 3,000 more troops to Russia, South Korea's military said.",
+        "summary": (
+            "North Korea sent at least 3,000 more troops to Russia, South Korea's military said."
+        ),
     },
     {
         "id": "invented",
