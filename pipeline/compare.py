@@ -45,9 +45,8 @@ summarised; the number left out is shown (``excluded``). Per-version summaries u
 version's own ok records.
 
 Per-version figures (:class:`VersionMetrics`): for each metric the count, mean, p50 and p95
-(nearest rank) and total of the per-article values, except ``figures_attributed``, whose mean is
-pooled (attributed figures / all figures of the version), and ``latency_ms`` over non-cached
-records only.
+(nearest rank) and total of the per-article values (so ``figures_attributed`` is the mean share
+over articles that report figures, the same quantity the paired difference uses).
 
 Differences (:class:`MetricDiff`): mean of candidate minus baseline over the pairs, its paired
 bootstrap 95% interval (:mod:`pipeline.stats`: 10,000 resamples, percentile method, seeded), and
@@ -79,9 +78,12 @@ JSON (``Comparison.to_dict()``; ``summarise compare --format json``)::
       "articles": [{"index", "article_id", "source", "title", "baseline", "candidate",
                     "status_a", "status_b", "error_a", "error_b",
                     "headline_a", "headline_b", "summary_a", "summary_b",
-                    "diff": [{"op": "equal|insert|delete", "text"}], "similarity",
+                    "diff": [{"op": "equal|insert|delete", "text"}] (empty unless both ok),
+                    "similarity",
                     "figures_added", "figures_lost", "entities_added", "entities_lost",
-                    "quotes_added", "quotes_lost", "deltas": {key: number|null},
+                    "quotes_added", "quotes_lost",
+                    "figures_reattributed": ["value: old source → new source"],
+                    "fields_changed": [summary field, ...], "deltas": {key: number|null},
                     "changed", "change_score"}, ...],
       "references": {"given": bool, "matched": int, "articles": int},
       "prices": {"taken", "note"},
@@ -97,6 +99,7 @@ from __future__ import annotations
 import dataclasses
 import difflib
 import json
+import math
 from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -122,51 +125,61 @@ class CompareError(ConfigError):
 
 @dataclass(frozen=True)
 class Metric:
-    """One per-article metric: how to read it and which way is better."""
+    """One per-article metric: how to read it and which way is better.
+
+    ``up``/``down`` finish the sentence "<candidate> ..." when the candidate is higher/lower
+    ("is more faithful", "uses more input tokens"); ``more``/``less`` count the pairs of a
+    neutral metric ("3 longer, 2 shorter").
+    """
 
     key: str
     label: str
     direction: Direction
     scope: Scope
     unit: Unit
-    up: str  # phrase when the candidate is higher: "more faithful", "longer", "slower"
+    up: str
     down: str
     tolerance: float = 0.0
     decimals: int = 2
+    more: str = "higher"
+    less: str = "lower"
 
 
 METRICS: tuple[Metric, ...] = (
-    Metric("valid", "schema-valid", "higher", "all", "rate", "valid more often",
-           "valid less often", decimals=1),
+    Metric("valid", "schema-valid", "higher", "all", "rate", "is valid more often",
+           "is valid less often", decimals=1),
     Metric("first_attempt_valid", "valid at first attempt", "higher", "all", "rate",
-           "valid at first attempt more often", "valid at first attempt less often",
+           "is valid at the first attempt more often", "is valid at the first attempt less often",
            decimals=1),
     Metric("attempts", "attempts", "lower", "all", "count", "needs more attempts",
            "needs fewer attempts"),
-    Metric("faithfulness", "faithfulness", "higher", "ok", "score", "more faithful",
-           "less faithful", 0.01),
-    Metric("rouge1", "ROUGE-1 F1", "higher", "ok", "score", "closer to the references (ROUGE-1)",
-           "further from the references (ROUGE-1)", 0.005, 3),
-    Metric("rouge2", "ROUGE-2 F1", "higher", "ok", "score", "closer to the references (ROUGE-2)",
-           "further from the references (ROUGE-2)", 0.005, 3),
-    Metric("rougeL", "ROUGE-L F1", "higher", "ok", "score", "closer to the references (ROUGE-L)",
-           "further from the references (ROUGE-L)", 0.005, 3),
-    Metric("summary_words", "summary length (words)", "neutral", "ok", "count", "longer",
-           "shorter", 0.0, 1),
-    Metric("compression", "compression (source/summary words)", "neutral", "ok", "ratio",
-           "more compressed", "less compressed", 0.05, 1),
+    Metric("faithfulness", "faithfulness", "higher", "ok", "score", "is more faithful",
+           "is less faithful", 0.01),
+    Metric("rouge1", "ROUGE-1 F1", "higher", "ok", "score",
+           "is closer to the references (ROUGE-1)", "is further from the references (ROUGE-1)",
+           0.005, 3),
+    Metric("rouge2", "ROUGE-2 F1", "higher", "ok", "score",
+           "is closer to the references (ROUGE-2)", "is further from the references (ROUGE-2)",
+           0.005, 3),
+    Metric("rougeL", "ROUGE-L F1", "higher", "ok", "score",
+           "is closer to the references (ROUGE-L)", "is further from the references (ROUGE-L)",
+           0.005, 3),
+    Metric("summary_words", "summary length (words)", "neutral", "ok", "count", "is longer",
+           "is shorter", 0.0, 1, "longer", "shorter"),
+    Metric("compression", "compression ratio", "neutral", "ok", "ratio",
+           "compresses more", "compresses less", 0.05, 1, "more", "less"),
     Metric("key_points", "key points", "neutral", "ok", "count", "lists more key points",
-           "lists fewer key points", 0.0, 1),
+           "lists fewer key points", 0.0, 1, "more", "fewer"),
     Metric("figures", "figures", "neutral", "ok", "count", "reports more figures",
-           "reports fewer figures", 0.0, 1),
+           "reports fewer figures", 0.0, 1, "more", "fewer"),
     Metric("figures_attributed", "figures attributed", "higher", "ok", "rate",
            "attributes more of its figures", "attributes fewer of its figures", 0.0, 1),
     Metric("prompt_tokens", "input tokens", "lower", "all", "tokens", "uses more input tokens",
            "uses fewer input tokens", 0.0, 0),
     Metric("completion_tokens", "output tokens", "lower", "all", "tokens",
            "uses more output tokens", "uses fewer output tokens", 0.0, 0),
-    Metric("cost_usd", "cost", "lower", "all", "usd", "more expensive", "cheaper", 0.0, 6),
-    Metric("latency_ms", "latency", "lower", "all", "ms", "slower", "faster", 0.0, 0),
+    Metric("cost_usd", "cost", "lower", "all", "usd", "is more expensive", "is cheaper", 0.0, 6),
+    Metric("latency_ms", "latency", "lower", "all", "ms", "is slower", "is faster", 0.0, 0),
 )  # fmt: skip
 METRIC_BY_KEY: dict[str, Metric] = {m.key: m for m in METRICS}
 
@@ -293,6 +306,8 @@ class ArticleChange:
     entities_lost: list[str]
     quotes_added: list[str]
     quotes_lost: list[str]
+    figures_reattributed: list[str]  # "value: old source → new source" for figures in both
+    fields_changed: list[str]  # summary fields that differ (both ok), e.g. ["summary", "topics"]
     deltas: dict[str, float | None]
     changed: bool
     change_score: float
@@ -455,7 +470,7 @@ def _rouge() -> Any:
 
 
 def _num(v: Any) -> float | None:
-    if isinstance(v, bool) or not isinstance(v, int | float):
+    if isinstance(v, bool) or not isinstance(v, int | float) or not math.isfinite(v):
         return None
     return float(v)
 
@@ -556,6 +571,24 @@ def _field(summary: Mapping[str, Any] | None, key: str, sub: str) -> list[str]:
     ]
 
 
+def _reattributed(sa: Mapping[str, Any] | None, sb: Mapping[str, Any] | None) -> list[str]:
+    def sources(summary: Mapping[str, Any] | None) -> dict[str, str | None]:
+        out: dict[str, str | None] = {}
+        for f in _list(summary, "figures"):
+            if isinstance(f, dict) and isinstance(f.get("value"), str):
+                out.setdefault(_norm(f["value"].lower()), _str(f.get("source")) or None)
+        return out
+
+    a_src, b_src = sources(sa), sources(sb)
+    shown = {_norm(str(f["value"]).lower()): str(f["value"]) for f in _list(sb, "figures")
+             if isinstance(f, dict) and f.get("value")}  # fmt: skip
+    return [
+        f"{shown.get(k, k)}: {a_src[k] or 'unattributed'} \u2192 {b_src[k] or 'unattributed'}"
+        for k in b_src
+        if k in a_src and _norm((a_src[k] or "").lower()) != _norm((b_src[k] or "").lower())
+    ]
+
+
 def _error_kind(record: Mapping[str, Any]) -> str | None:
     err = record.get("error")
     return str(err.get("kind")) if isinstance(err, dict) and err.get("kind") else None
@@ -579,9 +612,10 @@ def article_change(
     sa, sb = _summary(a), _summary(b)
     ta = _str(sa.get("summary")) if sa else None
     tb = _str(sb.get("summary")) if sb else None
-    segments, similarity = word_diff(ta or "", tb or "") if ta or tb else ([], None)
-    if ta is None or tb is None:
-        similarity = None
+    segments: list[DiffSegment] = []
+    similarity: float | None = None
+    if ta is not None and tb is not None:  # a diff against a failure says nothing
+        segments, similarity = word_diff(ta, tb)
     fig_add, fig_lost = _added_lost(_field(sa, "figures", "value"), _field(sb, "figures", "value"))
     ent_add, ent_lost = _added_lost(_field(sa, "entities", "name"), _field(sb, "entities", "name"))
     q_add, q_lost = _added_lost(_field(sa, "quotes", "text"), _field(sb, "quotes", "text"))
@@ -590,14 +624,18 @@ def article_change(
         for k in METRIC_BY_KEY
     }
     status_a, status_b = str(a.get("status")), str(b.get("status"))
-    n_fields = sum(map(len, (fig_add, fig_lost, ent_add, ent_lost, q_add, q_lost)))
+    reattributed = _reattributed(sa, sb)
+    n_fields = sum(map(len, (fig_add, fig_lost, ent_add, ent_lost, q_add, q_lost, reattributed)))
     headline_a = _str(sa.get("headline")) if sa else None
     headline_b = _str(sb.get("headline")) if sb else None
-    changed = status_a != status_b or ta != tb or headline_a != headline_b or n_fields > 0
+    fields_changed = (
+        [k for k in dict.fromkeys([*sa, *sb]) if sa.get(k) != sb.get(k)] if sa and sb else []
+    )
+    changed = status_a != status_b or bool(fields_changed) or _error_kind(a) != _error_kind(b)
     score = (10.0 if status_a != status_b else 0.0) + (
         (1 - similarity) if similarity is not None else 0.0
     )
-    score += abs(deltas["faithfulness"] or 0.0) + 0.05 * n_fields
+    score += abs(deltas["faithfulness"] or 0.0) + 0.05 * n_fields + 0.01 * len(fields_changed)
     return ArticleChange(
         index=index,
         article_id=_str(b.get("article_id")) or _str(a.get("article_id")),
@@ -621,6 +659,8 @@ def article_change(
         entities_lost=ent_lost,
         quotes_added=q_add,
         quotes_lost=q_lost,
+        figures_reattributed=reattributed,
+        fields_changed=fields_changed,
         deltas=deltas,
         changed=changed,
         change_score=round(score, 6),
@@ -641,11 +681,6 @@ def _version_metrics(
         d = stats.Distribution.of(present)
         total = sum(present) if present else None
         summaries[m.key] = MetricSummary(d.n, d.mean, d.p50, d.p95, total)
-    figures = [f for r in records for f in _list(_summary(r), "figures")]
-    if figures:
-        pooled = sum(_attributed(f) for f in figures) / len(figures)
-        s = summaries["figures_attributed"]
-        summaries["figures_attributed"] = MetricSummary(len(figures), pooled, s.p50, s.p95, None)
     notes: list[str] = []
     unpriced = sorted(
         {str(r.get("model")) for r, v in zip(records, values, strict=True) if v["cost_usd"] is None}
@@ -738,14 +773,14 @@ def sentence(m: Metric, d: MetricDiff, *, candidate: str) -> str:
     if d.wins is not None:
         counts = f"{d.wins} wins, {d.losses} losses, {d.ties} ties"
     else:
-        counts = f"{d.higher} {m.up.split()[-1]}, {d.lower} {m.down.split()[-1]}, {d.ties} same"
+        counts = f"{d.higher} {m.more}, {d.lower} {m.less}, {d.ties} same"
     counts += f" (n={d.n})"
     if d.verdict == "too_few":
         return f"too few articles to judge {m.label}: {ci}, {counts}"
     if d.verdict == "no_difference":
         return f"no real difference in {m.label}: {ci}, {counts}"
     phrase = m.up if d.diff is not None and d.diff > 0 else m.down
-    return f"{candidate} is {phrase}: {ci}, {counts}"
+    return f"{candidate} {phrase}: {ci}, {counts}"
 
 
 def build_comparison(

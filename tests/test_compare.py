@@ -129,7 +129,7 @@ def test_version_metrics_count_failures() -> None:
     # faithfulness over ok records only: the failed record is excluded, not scored 0
     assert v2.metrics["faithfulness"].n == 5
     assert v2.metrics["faithfulness"].mean == pytest.approx((0.9 + 0.95 + 0.7 + 0.6 + 0.5) / 5)
-    # pooled share of attributed figures: v2 has 2 figures, 1 with a source
+    # mean share of attributed figures over articles with figures: v2 has 1 of 2 on article 0
     assert v2.metrics["figures_attributed"].mean == 0.5
     assert v1.metrics["figures_attributed"].mean == 0.0
     # latency ignores records served from the store
@@ -368,7 +368,8 @@ def test_to_dict_is_json() -> None:
         "notes",
     ]
     assert d["diffs"][0]["metrics"][0]["metric"] == "valid"
-    assert d["articles"][0]["diff"][0].keys() == {"op", "text"}
+    assert d["articles"][0]["diff"] == []  # input 1 failed under v2: nothing to diff
+    assert d["articles"][1]["diff"][0].keys() == {"op", "text"}
     assert json.loads(json.dumps(d)) == d
 
 
