@@ -1,0 +1,1 @@
+"""Performance and quality measurements, run on demand (never part of the test run)."""

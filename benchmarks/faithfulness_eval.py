@@ -1,0 +1,334 @@
+"""How well does :func:`pipeline.faithfulness.score` agree with SummEval's experts?
+
+Summary-level correlation as G-Eval (Liu et al., 2023) Table 1 computes it: for each
+of the 100 SummEval articles, Spearman's rho and Kendall's tau-b between a metric and
+the experts' mean *consistency* over the article's 16 system summaries, then the mean
+over articles. An article where either side is constant has no correlation (NaN) and
+is skipped; the table says how many.
+
+The split is fixed so the number is not fitted: articles sorted by id, the first 50 are
+``dev`` (the scorer was tuned on them), the last 50 are ``held-out``.
+
+Baselines are computed with the same code, so the comparison is like for like:
+ROUGE-1 precision of the summary against the source (rouge-score, stemmed), and the
+summary's bigram / trigram copy rate (share of its n-grams found in the source).
+The published anchors (G-Eval Table 1, consistency, Spearman) are printed alongside.
+
+Run from the repo root: ``python -m benchmarks.faithfulness_eval`` (``--limit N``
+scores only the first N articles, ``--speed`` also times the scorer). No scipy: rank
+correlations are implemented here (average ranks for ties; tau-b).
+"""
+
+from __future__ import annotations
+
+import argparse
+import gzip
+import json
+import math
+import re
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+from pipeline import faithfulness
+
+DATA = Path(__file__).resolve().parent / "data"
+
+ANCHORS: dict[str, float] = {
+    "ROUGE-1 (vs reference)": 0.160,
+    "BERTScore": 0.110,
+    "BARTScore": 0.382,
+    "UniEval": 0.446,
+    "G-Eval (GPT-4)": 0.507,
+}
+"""Published summary-level Spearman with SummEval consistency (G-Eval Table 1)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Item:
+    article_id: str
+    system: str
+    summary: str
+    consistency: float
+
+
+@lru_cache(maxsize=1)
+def load() -> tuple[dict[str, str], dict[str, list[Item]]]:
+    """(article text by id, the 16 scored summaries by article id)."""
+    with gzip.open(DATA / "summeval_articles.jsonl.gz", "rt", encoding="utf-8") as f:
+        articles = {row["id"]: row["article"] for row in map(json.loads, f)}
+    items: dict[str, list[Item]] = {}
+    with gzip.open(DATA / "summeval_annotations.jsonl.gz", "rt", encoding="utf-8") as f:
+        for row in map(json.loads, f):
+            if not row.get("in_summeval_1600"):
+                continue
+            item = Item(row["id"], row["system"], row["summary"], float(row["consistency"]))
+            items.setdefault(row["id"], []).append(item)
+    missing = set(items) - set(articles)
+    if missing:
+        raise SystemExit(f"{len(missing)} annotated articles have no text in summeval_articles")
+    return articles, items
+
+
+def splits(limit: int | None = None) -> dict[str, list[str]]:
+    """``full``, ``dev`` (first 50 ids in sorted order) and ``held-out`` (the rest)."""
+    _, items = load()
+    ids = sorted(items)
+    if limit is not None:
+        ids = ids[:limit]
+    half = len(sorted(items)) // 2
+    everything = sorted(items)
+    dev = [i for i in ids if i in set(everything[:half])]
+    held = [i for i in ids if i in set(everything[half:])]
+    return {"full": ids, "dev": dev, "held-out": held}
+
+
+# ----------------------------------------------------------------------- rank statistics
+
+
+def ranks(xs: Sequence[float]) -> list[float]:
+    """1-based ranks, ties given their average rank."""
+    order = sorted(range(len(xs)), key=lambda i: xs[i])
+    out = [0.0] * len(xs)
+    i = 0
+    while i < len(order):
+        j = i
+        while j + 1 < len(order) and xs[order[j + 1]] == xs[order[i]]:
+            j += 1
+        for k in range(i, j + 1):
+            out[order[k]] = (i + j) / 2 + 1
+        i = j + 1
+    return out
+
+
+def pearson(xs: Sequence[float], ys: Sequence[float]) -> float:
+    n = len(xs)
+    mx, my = sum(xs) / n, sum(ys) / n
+    sxy = sum((x - mx) * (y - my) for x, y in zip(xs, ys, strict=True))
+    sxx = sum((x - mx) ** 2 for x in xs)
+    syy = sum((y - my) ** 2 for y in ys)
+    if sxx == 0 or syy == 0:
+        return math.nan
+    return sxy / math.sqrt(sxx * syy)
+
+
+def spearman(xs: Sequence[float], ys: Sequence[float]) -> float:
+    return pearson(ranks(xs), ranks(ys))
+
+
+def kendall_tau_b(xs: Sequence[float], ys: Sequence[float]) -> float:
+    n = len(xs)
+    concordant = discordant = ties_x = ties_y = 0
+    for i in range(n):
+        for j in range(i + 1, n):
+            dx = xs[i] - xs[j]
+            dy = ys[i] - ys[j]
+            if dx == 0 and dy == 0:
+                continue
+            if dx == 0:
+                ties_x += 1
+            elif dy == 0:
+                ties_y += 1
+            elif (dx > 0) == (dy > 0):
+                concordant += 1
+            else:
+                discordant += 1
+    denom = math.sqrt((concordant + discordant + ties_x) * (concordant + discordant + ties_y))
+    if denom == 0:
+        return math.nan
+    return (concordant - discordant) / denom
+
+
+# ----------------------------------------------------------------------- metrics
+
+Metric = Callable[[str, str], float]
+
+
+def ours(source: str, summary: str) -> float:
+    return faithfulness.score(source, summary).faithfulness
+
+
+_WORD = re.compile(r"\w+")
+
+
+@lru_cache(maxsize=256)
+def _source_ngrams(source: str, n: int) -> frozenset[tuple[str, ...]]:
+    toks = _WORD.findall(source.lower())
+    return frozenset(zip(*(toks[i:] for i in range(n)), strict=False))
+
+
+def copy_rate(n: int) -> Metric:
+    """The share of the summary's n-grams (lower-cased words) found in the source."""
+
+    def metric(source: str, summary: str) -> float:
+        toks = _WORD.findall(summary.lower())
+        grams = list(zip(*(toks[i:] for i in range(n)), strict=False))
+        if not grams:
+            return 0.0
+        have = _source_ngrams(source, n)
+        return sum(g in have for g in grams) / len(grams)
+
+    return metric
+
+
+def rouge1_precision(source: str, summary: str) -> float:
+    """ROUGE-1 precision of the summary against the source (rouge-score, Porter stemmer)."""
+    return float(_rouge_scorer().score(source, summary)["rouge1"].precision)
+
+
+@lru_cache(maxsize=1)
+def _rouge_scorer() -> Any:
+    from rouge_score import rouge_scorer
+
+    return rouge_scorer.RougeScorer(["rouge1"], use_stemmer=True)
+
+
+METRICS: dict[str, Metric] = {
+    "faithfulness (ours)": ours,
+    "ROUGE-1 precision vs source": rouge1_precision,
+    "bigram copy rate": copy_rate(2),
+    "trigram copy rate": copy_rate(3),
+}
+
+
+# ----------------------------------------------------------------------- evaluation
+
+
+def metric_scores(metric: Metric, ids: Sequence[str]) -> dict[str, list[float]]:
+    articles, items = load()
+    return {i: [metric(articles[i], it.summary) for it in items[i]] for i in ids}
+
+
+def correlate(scores: dict[str, list[float]], ids: Sequence[str]) -> dict[str, Any]:
+    """Mean per-article Spearman and Kendall tau-b over ``ids``, NaN articles skipped."""
+    _, items = load()
+    rhos: list[float] = []
+    taus: list[float] = []
+    skipped = 0
+    for i in ids:
+        human = [it.consistency for it in items[i]]
+        rho = spearman(scores[i], human)
+        tau = kendall_tau_b(scores[i], human)
+        if math.isnan(rho) or math.isnan(tau):
+            skipped += 1
+            continue
+        rhos.append(rho)
+        taus.append(tau)
+    return {
+        "spearman": sum(rhos) / len(rhos) if rhos else math.nan,
+        "kendall": sum(taus) / len(taus) if taus else math.nan,
+        "articles": len(rhos),
+        "skipped": skipped,
+    }
+
+
+def correlation_table(
+    limit: int | None = None, metrics: dict[str, Metric] | None = None
+) -> list[dict[str, Any]]:
+    """One row per metric and split: ``metric``, ``split``, ``spearman``, ``kendall``,
+    ``articles`` (correlations averaged), ``skipped`` (constant articles)."""
+    parts = splits(limit)
+    rows: list[dict[str, Any]] = []
+    for name, metric in (metrics or METRICS).items():
+        scores = metric_scores(metric, parts["full"])
+        for split, ids in parts.items():
+            rows.append({"metric": name, "split": split, **correlate(scores, ids)})
+    return rows
+
+
+def format_table(rows: list[dict[str, Any]]) -> str:
+    """A plain-text table: one line per metric, Spearman/Kendall for each split."""
+    split_names = ["full", "dev", "held-out"]
+    by_metric: dict[str, dict[str, dict[str, Any]]] = {}
+    for row in rows:
+        by_metric.setdefault(row["metric"], {})[row["split"]] = row
+    head = f"{'metric':<32}" + "".join(f"{s + ' rho':>14}{s + ' tau':>14}" for s in split_names)
+    lines = [head, "-" * len(head)]
+    for name, cells in by_metric.items():
+        line = f"{name:<32}"
+        for s in split_names:
+            c = cells.get(s)
+            line += f"{c['spearman']:>14.3f}{c['kendall']:>14.3f}" if c else f"{'':>28}"
+        lines.append(line)
+    for name, rho in ANCHORS.items():
+        lines.append(f"{name + ' (published)':<32}{rho:>14.3f}{'':>14}")
+    full = next(iter(by_metric.values())).get("full", {})
+    skipped = {r["skipped"] for r in rows if r["split"] == "full"}
+    lines.append(
+        f"Mean over {full.get('articles', '?')} articles (16 summaries each; "
+        f"{'/'.join(str(s) for s in sorted(skipped))} skipped as constant). "
+        "dev = first 50 article ids in sorted order (tuned on), held-out = last 50."
+    )
+    return "\n".join(lines)
+
+
+def markdown(rows: list[dict[str, Any]]) -> str:
+    """The correlation table as Markdown, published anchors last."""
+    split_names = ["full", "dev", "held-out"]
+    by_metric: dict[str, dict[str, dict[str, Any]]] = {}
+    for row in rows:
+        by_metric.setdefault(row["metric"], {})[row["split"]] = row
+    head = "| metric | " + " | ".join(f"{s} rho | {s} tau" for s in split_names) + " | skipped |"
+    lines = [head, "| --- |" + " ---: |" * (2 * len(split_names) + 1)]
+    for name, cells in by_metric.items():
+        vals = []
+        for s in split_names:
+            c = cells.get(s)
+            vals += [f"{c['spearman']:.3f}", f"{c['kendall']:.3f}"] if c else ["", ""]
+        skipped = cells.get("full", {}).get("skipped", "")
+        lines.append(f"| {name} | " + " | ".join(vals) + f" | {skipped} |")
+    for name, rho in ANCHORS.items():
+        lines.append(f"| {name} (published) | {rho:.3f} |" + " |" * (2 * len(split_names)))
+    return "\n".join(lines)
+
+
+NOTE = (
+    "Summary-level correlation with SummEval expert consistency (G-Eval Table 1 protocol): "
+    "per article, Spearman rho / Kendall tau-b over its 16 system summaries, averaged over "
+    "articles; 'skipped' = articles where the metric or the experts are constant (NaN). "
+    "dev = first 50 article ids in sorted order (the scorer was tuned on these), "
+    "held-out = last 50. Published anchors are full-set Spearman."
+)
+COMMAND = "python -m benchmarks.faithfulness_eval"
+
+
+def speed(limit: int | None = None) -> dict[str, float]:
+    """Milliseconds per summary for :func:`pipeline.faithfulness.score` (first call per
+    article includes the source analysis; later calls reuse its cache, as a run does)."""
+    articles, items = load()
+    ids = splits(limit)["full"]
+    faithfulness._analyse.cache_clear()
+    t0 = time.perf_counter()
+    n = 0
+    for i in ids:
+        for it in items[i]:
+            faithfulness.score(articles[i], it.summary)
+            n += 1
+    warm = (time.perf_counter() - t0) * 1000 / n
+    t0 = time.perf_counter()
+    for i in ids:
+        faithfulness._analyse.cache_clear()
+        faithfulness.score(articles[i], items[i][0].summary)
+    cold = (time.perf_counter() - t0) * 1000 / len(ids)
+    return {"ms_per_summary": warm, "ms_per_article_cold": cold, "summaries": n}
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--limit", type=int, default=None, help="score the first N articles")
+    parser.add_argument("--speed", action="store_true", help="also time the scorer")
+    args = parser.parse_args(argv)
+    print(format_table(correlation_table(args.limit)))
+    if args.speed:
+        s = speed(args.limit)
+        print(
+            f"speed: {s['ms_per_summary']:.2f} ms per summary over {s['summaries']:.0f} summaries"
+            f" ({s['ms_per_article_cold']:.2f} ms for an article's first summary)"
+        )
+
+
+if __name__ == "__main__":
+    main()
