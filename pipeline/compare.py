@@ -31,8 +31,8 @@ prompt_tokens,         lower        all     usage.prompt_tokens / usage.completi
 completion_tokens                           (every attempt, as the engine counts them)
 cost_usd               lower        all     from the price table and usage; the record's own
                                             cost_usd only when the table has no price
-latency_ms             lower        all     latency_ms; records served from the store
-                                            (cached) have no value
+latency_ms             lower        all     latency_ms (a record served from the store
+                                            keeps its original call's; 0 there: no value)
 =====================  ===========  ======  =================================================
 
 Failed records. A failed article is a failure of that version, never a missing row: it scores
@@ -509,7 +509,10 @@ def article_values(
         vals["cost_usd"] = price.cost(int(pt), int(ct))
     else:
         vals["cost_usd"] = _num(record.get("cost_usd"))
-    vals["latency_ms"] = None if record.get("cached") else _num(record.get("latency_ms"))
+    latency = _num(record.get("latency_ms"))
+    # A record served from the store keeps the latency of the call that produced it; a cached
+    # record with 0 ms was never timed, so it has no value rather than an impossible 0.
+    vals["latency_ms"] = None if record.get("cached") and not latency else latency
     if summary is None:
         return vals
     checks = record.get("checks")

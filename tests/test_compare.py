@@ -132,7 +132,7 @@ def test_version_metrics_count_failures() -> None:
     # mean share of attributed figures over articles with figures: v2 has 1 of 2 on article 0
     assert v2.metrics["figures_attributed"].mean == 0.5
     assert v1.metrics["figures_attributed"].mean == 0.0
-    # latency ignores records served from the store
+    # a record served from the store with 0 ms was never timed: no latency value
     assert v1.metrics["latency_ms"].n == 5
     assert v1.metrics["prompt_tokens"].total == 6 * 800
     assert v1.prompt_version == "v1" and v1.models == ["gpt-4o-mini"]
@@ -381,3 +381,11 @@ def test_format_value() -> None:
     assert compare.format_value(m["cost_usd"], 0.00042) == "$0.000420"
     assert compare.format_value(m["latency_ms"], 1234.4) == "1,234 ms"
     assert compare.format_value(m["faithfulness"], None) == "n/a"
+
+
+def test_cached_records_keep_their_original_latency() -> None:
+    a = [record(i, "v1", latency_ms=1000 + i, cached=True) for i in range(3)]
+    b = [record(i, "v2", latency_ms=900, cached=i == 0) for i in range(3)]
+    c = build_comparison({"v1": a, "v2": b}, sources={})
+    assert c.versions[0].metrics["latency_ms"].n == 3
+    assert c.diffs[0].get("latency_ms").diff == pytest.approx(-101)
