@@ -9,10 +9,11 @@ The checks, per unit of the summary (a sentence of ``headline``/``summary``/
 ``key_points`` or plain text; one ``figures``, ``quotes``, ``entities`` or ``dates``
 item):
 
-- **support**: the share of the sentence the source supports, against the best
-  source sentence or the best fusion of two (``0.5 * content-word coverage +
-  0.5 * bigram coverage``, words lower-cased and lightly stemmed, numbers
-  normalised). Below ``LOW_SUPPORT`` the whole sentence is unsupported.
+- **support**: the share of the sentence's content words found in the best
+  source sentence or the best fusion of two (words lower-cased and lightly
+  stemmed, numbers normalised; ``BIGRAM_WEIGHT`` can mix in bigram coverage, off
+  by default because it punishes paraphrase and did not help on SummEval).
+  Below ``LOW_SUPPORT`` the whole sentence is unsupported.
 - **fusion**: the sentence is copied from the source in longest verbatim
   fragments; each time two adjacent fragments come from different source
   sentences (or run backwards within one) is a *jump*. Splicing clauses from
@@ -37,14 +38,16 @@ does not, and ``faithfulness`` is the chance that none of them is real, taking
 them as independent::
 
     unit = FUSION ** jumps * product(PENALTY[kind] for each unsupported item)
-    faithfulness = product(unit for every unit)
+    faithfulness = product(unit for every unit) ** min(1, REFERENCE_WORDS / words)
 
 with ``FUSION = 0.95`` and ``PENALTY`` = sentence 0.5, number 0.5, negation 0.5,
 quote 0.4, entity 0.6, attribution 0.6, speaker 0.6. A fully extractive summary
 scores 1; one invented number halves the score; a faithful but heavily
 paraphrased summary loses about 5% per splice (what a lexical check cannot
-verify, it does not vouch for). Because it is a product, a longer summary has
-more chances to go wrong, as a reader's trust does. ``unsupported`` lists each
+verify, it does not vouch for). Because it is a product, a summary with more
+claims has more chances to go wrong; past ``REFERENCE_WORDS`` (60) words of
+sentences the exponent scales the risks down to a 60-word summary's, so a long
+summary object is judged by the density of its problems. ``unsupported`` lists each
 unsupported number, entity, quote, negation or attribution span, and whole
 sentences whose support is below ``LOW_SUPPORT`` (then not the spans inside).
 Per-unit details (support, jumps, issues) are in ``FaithfulnessResult.units``.
@@ -90,6 +93,12 @@ PENALTY = {
 
 FUSION = 0.95
 """Multiplier applied to a sentence's score for each jump between source sentences."""
+
+BIGRAM_WEIGHT = 0.0
+"""Weight of bigram coverage (against content-word coverage) in a sentence's support."""
+
+REFERENCE_WORDS = 60
+"""Summaries longer than this (in sentence words) are scored by their risk per this many words."""
 
 
 # --------------------------------------------------------------------------- results
@@ -654,7 +663,7 @@ def _best_support(
                 bg |= src.sentences[i].bigrams
             uni = len(content & stems) / len(content) if content else 1.0
             bi = len(bigrams & bg) / len(bigrams) if bigrams else uni
-            value = 0.5 * uni + 0.5 * bi
+            value = (1 - BIGRAM_WEIGHT) * uni + BIGRAM_WEIGHT * bi
             if len(cand) == 2:
                 value -= 0.02  # prefer one sentence when it does as well
             if value > best[0]:
@@ -978,7 +987,11 @@ def score(source: str, summary: str | Mapping[str, Any]) -> FaithfulnessResult:
             units.append(_check_quote(seg, src))
         elif seg.kind in ("entity", "date"):
             units.append(_check_name(seg, src))
-    total = math.prod(u.score for u in units) if src.sentences else 0.0
+    log_total = sum(math.log(max(u.score, 1e-9)) for u in units)
+    if REFERENCE_WORDS:
+        n_words = sum(len(u.text.split()) for u in units if u.kind == "sentence")
+        log_total *= min(1.0, REFERENCE_WORDS / max(1, n_words))
+    total = math.exp(log_total) if src.sentences else 0.0
     if not units:
         total = 1.0
     return FaithfulnessResult(round(min(1.0, max(0.0, total)), 4), _unsupported(units), units)

@@ -140,6 +140,25 @@ def test_fabricated_summary_scores_low() -> None:
     assert len(result.unsupported) == 2  # both sentences, whole
 
 
+def test_splicing_two_source_sentences_costs_a_little() -> None:
+    extractive = score(SOURCE, "Seoul says the North fired three missiles into the sea on Tuesday.")
+    spliced = score(SOURCE, "Seoul says the North fired three missiles at the border on Tuesday.")
+    (unit,) = spliced.units
+    assert extractive.units[0].jumps == 0
+    assert unit.jumps >= 1
+    assert 0.7 < spliced.faithfulness < extractive.faithfulness == 1.0
+    assert spliced.unsupported == []  # a risk, not a proven error
+
+
+def test_risks_are_judged_per_sixty_words_in_long_summaries() -> None:
+    sentence = "Seoul says the North fired three missiles into the sea on Friday. "
+    one = score(SOURCE, sentence).faithfulness
+    many = score(SOURCE, sentence * 8).faithfulness  # 96 words, one wrong date per 12
+    assert one < 0.7
+    # judged as a 60-word summary with the same density: five wrong dates, not eight
+    assert many == pytest.approx(one**5, abs=1e-3)
+
+
 # ------------------------------------------------------------------ summary objects
 
 
@@ -199,6 +218,25 @@ def test_summary_objects(fields: dict[str, Any], flagged: list[str]) -> None:
         assert result.faithfulness > 0.9
     else:
         assert result.faithfulness < score(SOURCE, _summary()).faithfulness
+
+
+def test_a_faithful_paraphrasing_summary_object_is_not_crushed() -> None:
+    summary = _summary(
+        headline="The North launches three missiles, Seoul says",
+        summary=(
+            "The North fired three missiles into the sea on Tuesday, according to Seoul. "
+            "The launch programme cost $1.13bn last year, officials said."
+        ),
+        key_points=[
+            "About 76% of residents were not worried by the test.",
+            "The army keeps 3,000 troops on the border and 4.2 million reservists.",
+        ],
+        figures=[{"value": "3,000", "measure": "troops on the border", "source": None}],
+        quotes=[{"text": "We will respond firmly to any provocation", "speaker": "Kim Min-jae"}],
+    )
+    result = score(SOURCE, summary)
+    assert result.unsupported == []
+    assert result.faithfulness > 0.6
 
 
 def test_summary_text_flattens_the_checkable_fields() -> None:
