@@ -20,7 +20,18 @@ _ABBREVIATIONS = frozenset(
 )
 
 _SENT_END = re.compile(r"""([.!?…]+["'”’)\]]*)(\s+)(?=["'“‘(\[]?[A-Z0-9£$€])""")
+# A closing curly quote with no stop before it, then a word that plainly opens a new
+# sentence: '... “in keeping with the trend of modern warfare” On 27 March, ...'
+# (a stop lost in the source). "The" is left out: '“appalling” The Times said'.
+_QUOTE_END = re.compile(
+    r"(?<=[a-z])(”)(\s+)(?=(?:On|In|At|It|He|She|They|We|This|That|These|But|And|However|"
+    r"Meanwhile|Earlier|Later|Since|After|Before|A|An)\s)"
+)
 _WORD = re.compile(r"[\w’'][\w’'.\-]*", re.UNICODE)
+
+
+def _start(m: re.Match[str]) -> int:
+    return m.start()
 
 
 def split_sentences(text: str) -> list[str]:
@@ -29,7 +40,9 @@ def split_sentences(text: str) -> list[str]:
     Paragraph breaks always end a sentence. Inside a paragraph a sentence ends at
     ``.``, ``!``, ``?`` or ``…`` (with closing quotes or brackets) followed by
     space and a capital letter or digit, unless the word before the stop is a
-    known abbreviation, a single initial ("J. Smith"), or a decimal.
+    known abbreviation, a single initial ("J. Smith"), or a decimal. A closing
+    curly quote with no stop before it also ends a sentence when the next word
+    plainly starts one ("... modern warfare” On 27 March, ...").
     """
     out: list[str] = []
     for para in re.split(r"\n\s*\n|\n(?=\S)", text):
@@ -37,7 +50,10 @@ def split_sentences(text: str) -> list[str]:
         if not para:
             continue
         start = 0
-        for m in _SENT_END.finditer(para):
+        stops = sorted([*_SENT_END.finditer(para), *_QUOTE_END.finditer(para)], key=_start)
+        for m in stops:
+            if m.start() < start:
+                continue
             end = m.end(1)
             before = para[start : m.start(1)]
             last = before.rsplit(None, 1)[-1] if before.split() else ""
