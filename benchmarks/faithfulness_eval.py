@@ -15,7 +15,8 @@ summary's bigram / trigram copy rate (share of its n-grams found in the source).
 The published anchors (G-Eval Table 1, consistency, Spearman) are printed alongside.
 
 Run from the repo root: ``python -m benchmarks.faithfulness_eval`` (``--limit N``
-scores only the first N articles, ``--speed`` also times the scorer). No scipy: rank
+scores only the first N articles, ``--speed`` also times the scorer, ``--ablations``
+adds the scorer without its splice risk and the splice count alone). No scipy: rank
 correlations are implemented here (average ranks for ties; tau-b).
 """
 
@@ -186,6 +187,26 @@ def _rouge_scorer() -> Any:
     return rouge_scorer.RougeScorer(["rouge1"], use_stemmer=True)
 
 
+def ours_without_splices(source: str, summary: str) -> float:
+    """Ablation: the checks alone (``FUSION = 1``: splices between source sentences are free)."""
+    saved = faithfulness.FUSION
+    faithfulness.FUSION = 1.0
+    try:
+        return faithfulness.score(source, summary).faithfulness
+    finally:
+        faithfulness.FUSION = saved
+
+
+def splices_only(source: str, summary: str) -> float:
+    """Ablation: minus the number of jumps between source sentences, no other check."""
+    return -float(sum(u.jumps for u in faithfulness.score(source, summary).units))
+
+
+ABLATIONS: dict[str, Metric] = {
+    "ablation: checks without splices": ours_without_splices,
+    "ablation: splice count only": splices_only,
+}
+
 METRICS: dict[str, Metric] = {
     "faithfulness (ours)": ours,
     "ROUGE-1 precision vs source": rouge1_precision,
@@ -320,8 +341,10 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--limit", type=int, default=None, help="score the first N articles")
     parser.add_argument("--speed", action="store_true", help="also time the scorer")
+    parser.add_argument("--ablations", action="store_true", help="also score the ablations")
     args = parser.parse_args(argv)
-    print(format_table(correlation_table(args.limit)))
+    metrics = {**METRICS, **ABLATIONS} if args.ablations else METRICS
+    print(format_table(correlation_table(args.limit, metrics)))
     if args.speed:
         s = speed(args.limit)
         print(
