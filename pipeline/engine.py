@@ -22,6 +22,7 @@ failed with that reason, so the same command resumes the batch later.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hashlib
 import json
 import re
@@ -57,6 +58,8 @@ class RunSettings:
     max_attempts: int = 6  # HTTP requests per article, retries, re-asks and fallbacks included
     max_reasks: int = 2
     force: bool = False
+    backoff_initial_s: float = 0.5  # transport retries: full jitter over initial * 2**n ...
+    backoff_cap_s: float = 20.0  # ... capped here; a server's retry-after overrides both
     check_faithfulness: bool = True
     replay_hint: str | None = None  # the command that would record a missing replay
 
@@ -143,8 +146,18 @@ class _Budget:
         return self.total - self.used
 
 
+def _cancelling() -> int:
+    task = asyncio.current_task()
+    return task.cancelling() if task is not None else 0
+
+
 class Summariser:
-    """Turns one article into one record with one prompt version on one endpoint."""
+    """Turns one article into one record with one prompt version on one endpoint.
+
+    A failure that concerns every article (:attr:`stop_reason`) stops all of this
+    summariser's work at once: requests in flight are cancelled, sleeps (pacing, backoff)
+    end early, and no new request is sent.
+    """
 
     def __init__(
         self,
@@ -163,12 +176,50 @@ class Summariser:
         self.settings = settings or RunSettings()
         self.schema = schema or load_schema(prompt.schema)
         self.client = client or make_client(endpoint, max_connections=self.settings.concurrency)
-        self.limiter = limiter or Limiter(self.settings.rpm, self.settings.tpm)
+        self.limiter = limiter or Limiter(
+            self.settings.rpm,
+            self.settings.tpm,
+            sleep=self._sleep,
+            default_pause_s=max(0.01, 2 * self.settings.backoff_initial_s),
+        )
         self.mode = MODES[0]  # the structured-output mode that works here, learnt per run
         self.scorer = scorer if scorer is not None else _default_scorer()
         self.pricer = pricer if pricer is not None else _default_pricer()
         self.stop_reason: Failure | None = None
-        self._rng_wait = wait_retry_after_or_backoff()
+        self._stopped = asyncio.Event()
+        self._calls: set[asyncio.Future[Any]] = set()
+        self._rng_wait = wait_retry_after_or_backoff(
+            initial=self.settings.backoff_initial_s, cap=self.settings.backoff_cap_s
+        )
+
+    # -- stopping ------------------------------------------------------------------------------
+    def stop(self, failure: Failure) -> None:
+        """Stop the run: cancel the requests in flight; every later attempt ends at once."""
+        if self.stop_reason is not None:
+            return
+        self.stop_reason = failure
+        self._stopped.set()
+        for call in list(self._calls):
+            call.cancel()
+
+    async def _sleep(self, seconds: float) -> None:
+        """``asyncio.sleep`` that ends with :class:`_Stopped` as soon as the run stops."""
+        if self.stop_reason is None and seconds > 0:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._stopped.wait(), seconds)
+        if self.stop_reason is not None:
+            raise _Stopped()
+
+    def stopped_record(self, article: Article) -> Record:
+        reason = self.stop_reason
+        record = self._record(article, status="failed")
+        record.error = {
+            "kind": reason.kind if reason else "http_error",
+            "message": "run stopped before this article finished: "
+            + (reason.message if reason else "stopped"),
+            "last_output": None,
+        }
+        return record
 
     # -- one request, with the transport retry layer -----------------------------------------
     def _request(
@@ -195,59 +246,38 @@ class Summariser:
             req["response_format"] = {"type": "json_object"}
         return req
 
+    def _retryable(self, exc: BaseException) -> bool:
+        if isinstance(exc, _Stopped | _Fallback | ModelCallError) or self.stop_reason is not None:
+            return False
+        return classify(exc).retryable
+
     async def _send(
         self, req: dict[str, Any], attempts: list[Attempt], budget: _Budget, purpose: str
-    ) -> Any:
-        """Send ``req`` with transport retries; returns the parsed completion."""
+    ) -> tuple[Any, int, str]:
+        """Send ``req`` with transport retries; returns (parsed completion, latency ms, the
+        purpose of the attempt that answered: ``purpose``, or ``retry`` after a failure).
+
+        Every HTTP request counts against ``budget`` and leaves an :class:`Attempt`. Only
+        transport failures are retried here; nothing from a failed request reaches the
+        conversation.
+        """
         chars = sum(len(m["content"]) for m in req["messages"])
-        estimate = self.limiter.estimate(chars, req["max_tokens"])
+        mode = req.get("response_format", {}).get("type", "prompt")
         retrying = AsyncRetrying(
             stop=stop_after_attempt(max(1, budget.left)),
             wait=self._rng_wait,
-            retry=retry_if_exception(lambda e: classify(e).retryable and self.stop_reason is None),
+            retry=retry_if_exception(self._retryable),
+            sleep=self._sleep,
             reraise=False,
         )
         try:
             async for attempt in retrying:
                 with attempt:
-                    if self.stop_reason is not None:
-                        raise _Stopped()
-                    await self.limiter.acquire(estimate)
-                    budget.used += 1
-                    started = time.perf_counter()
-                    try:
-                        raw = await self.client.chat.completions.with_raw_response.create(**req)
-                    except Exception as exc:
-                        failure = classify(exc, url=self.endpoint.label)
-                        if failure.kind == "rate_limited" and failure.retryable:
-                            self.limiter.rate_limited(failure.retry_after)
-                        attempts.append(
-                            Attempt(
-                                len(attempts) + 1,
-                                purpose if attempt.retry_state.attempt_number == 1 else "retry",
-                                req.get("response_format", {}).get("type", "prompt"),
-                                failure.status_code,
-                                failure.kind,
-                                failure.message,
-                                None,
-                                0,
-                                0,
-                                int((time.perf_counter() - started) * 1000),
-                            )
-                        )
-                        raise
-                    completion = raw.parse()
-                    usage = completion.usage
-                    self.limiter.observe(
-                        raw.headers,
-                        estimated_prompt=int(chars / 4) + 1,
-                        actual_prompt=usage.prompt_tokens if usage else None,
+                    used = purpose if attempt.retry_state.attempt_number == 1 else "retry"
+                    completion, latency = await self._attempt(
+                        req, attempts, budget, used, mode, chars
                     )
-                    return (
-                        completion,
-                        int((time.perf_counter() - started) * 1000),
-                        attempt.retry_state.attempt_number,
-                    )
+                    return completion, latency, used
         except RetryError as err:
             last = err.last_attempt.exception()
             assert last is not None
@@ -258,38 +288,103 @@ class Summariser:
             raise self._failure_error(exc, attempts) from exc
         raise AssertionError("unreachable")
 
+    async def _attempt(
+        self,
+        req: dict[str, Any],
+        attempts: list[Attempt],
+        budget: _Budget,
+        purpose: str,
+        mode: str,
+        chars: int,
+    ) -> tuple[Any, int]:
+        """One HTTP request: paced by the limiter, cancelled if the run stops meanwhile."""
+        if self.stop_reason is not None:
+            raise _Stopped()
+        sent_at = await self.limiter.acquire(self.limiter.estimate(chars, req["max_tokens"]))
+        if self.stop_reason is not None:
+            self.limiter.release()
+            raise _Stopped()
+        budget.used += 1
+        started = time.perf_counter()
+
+        def log(status: int | None, kind: str, message: str) -> None:
+            ms = int((time.perf_counter() - started) * 1000)
+            attempts.append(
+                Attempt(len(attempts) + 1, purpose, mode, status, kind, message, None, 0, 0, ms)
+            )
+
+        call = asyncio.ensure_future(self.client.chat.completions.with_raw_response.create(**req))
+        self._calls.add(call)
+        try:
+            try:
+                raw = await call
+            finally:
+                self._calls.discard(call)
+                self.limiter.release()
+            completion = raw.parse()
+        except asyncio.CancelledError:
+            if call.cancelled() and self.stop_reason is not None and not _cancelling():
+                log(None, self.stop_reason.kind, "cancelled in flight: the run stopped")
+                raise _Stopped() from None
+            raise
+        except Exception as exc:
+            failure = classify(exc, url=self.endpoint.label)
+            if failure.stop_run:
+                self.stop(failure)
+            response = getattr(exc, "response", None)
+            headers = getattr(response, "headers", None)
+            self.limiter.observe_headers(headers)
+            if failure.kind == "rate_limited" and failure.retryable:
+                self.limiter.rate_limited(failure.retry_after, sent_at=sent_at)
+            log(failure.status_code, failure.kind, failure.message)
+            raise
+        usage = completion.usage
+        self.limiter.observe(
+            raw.headers,
+            estimated_prompt=int(chars / 4) + 1,
+            actual_prompt=usage.prompt_tokens if usage else None,
+        )
+        return completion, int((time.perf_counter() - started) * 1000)
+
     def _record_hint(self) -> str:
-        return f"`summarise run PATH --prompt {self.prompt.ref} --record {self.endpoint.replay}`"
+        return (
+            f"`summarise run PATH... --prompt {self.prompt.ref} --model {self.endpoint.model}"
+            f" --record {self.endpoint.replay}`"
+        )
 
     def _failure_error(self, exc: BaseException, attempts: list[Attempt]) -> Exception:
-        if isinstance(exc, ModelCallError | _Stopped):
+        if isinstance(exc, ModelCallError | _Stopped | _Fallback):
             return exc
         failure = classify(exc, url=self.endpoint.label)
         if failure.replay_miss:
             message = (
                 f"the cassette {self.endpoint.replay} holds no recording of this request "
-                f"({self.prompt.ref}, model {self.endpoint.model}); record it with "
+                f"({self.prompt.ref}, model {self.endpoint.model}): the article, the prompt "
+                f"or the model changed since it was recorded; re-record it with "
                 f"{self.settings.replay_hint or self._record_hint()}"
-                f" against a live endpoint"
             )
             return ModelCallError("http_error", message, attempts=len(attempts))
         if failure.fallback:
             return _Fallback(failure.message)
-        cls = RunStopped if failure.stop_run else ModelCallError
-        error = cls(
+        stops = failure.stop_run or failure.stop_when_exhausted
+        if stops:
+            self.stop(failure)
+        cls = RunStopped if stops else ModelCallError
+        return cls(
             failure.kind, failure.message, attempts=len(attempts), status_code=failure.status_code
         )
-        if failure.stop_run and self.stop_reason is None:
-            self.stop_reason = failure
-        return error
 
     # -- one article -------------------------------------------------------------------------
     async def summarise(
-        self, article: Article, *, variables: dict[str, str] | None = None
+        self,
+        article: Article,
+        *,
+        variables: dict[str, str] | None = None,
+        attempts: list[Attempt] | None = None,
     ) -> tuple[Record, list[Attempt]]:
         """One article to one record; ``variables`` fill further prompt slots (the judge's
-        ``{{summary}}``)."""
-        attempts: list[Attempt] = []
+        ``{{summary}}``). ``attempts``, when given, receives every attempt as it happens."""
+        attempts = attempts if attempts is not None else []
         usage = {"prompt_tokens": 0, "completion_tokens": 0}
         started = time.perf_counter()
         record = self._record(article, status="failed")
@@ -299,15 +394,16 @@ class Summariser:
             record.summary = summary
             record.mode = mode
             if self.scorer is not None and self.settings.check_faithfulness:
-                record.checks = await asyncio.to_thread(self.scorer, article.text, summary)
+                try:
+                    record.checks = await asyncio.to_thread(self.scorer, article.text, summary)
+                except Exception as exc:  # a check annotates a record, never fails it
+                    record.checks = {
+                        "faithfulness": None,
+                        "unsupported": [],
+                        "error": f"the faithfulness check failed: {type(exc).__name__}: {exc}",
+                    }
         except _Stopped:
-            reason = self.stop_reason
-            record.error = {
-                "kind": reason.kind if reason else "http_error",
-                "message": "run stopped before this article: "
-                + (reason.message if reason else "stopped"),
-                "last_output": None,
-            }
+            record = self.stopped_record(article)
         except ModelCallError as exc:
             record.error = exc.as_error()
         record.attempts = len(attempts)
@@ -348,6 +444,8 @@ class Summariser:
         usage: dict[str, int],
         variables: dict[str, str] | None = None,
     ) -> tuple[dict[str, Any], str]:
+        """The re-ask / fallback / budget loop around :meth:`_send` (which owns transport
+        retries). Only a 200 answer's text ever enters the conversation."""
         budget = _Budget(self.settings.max_attempts)
         base = self.prompt.render(
             article.text,
@@ -379,7 +477,7 @@ class Summariser:
                     last_output=last.raw_output if last else None,
                 )
             try:
-                completion, latency, _ = await self._send(req, attempts, budget, purpose)
+                completion, latency, used = await self._send(req, attempts, budget, purpose)
             except _Fallback:
                 nxt = MODES.index(mode) + 1
                 if nxt >= len(MODES):
@@ -405,7 +503,7 @@ class Summariser:
                 outcome: str,
                 error: str | None,
                 *,
-                _p: str = purpose,
+                _p: str = used,
                 _c: Any = content,
                 _pt: int = pt,
                 _ct: int = ct,
@@ -533,13 +631,19 @@ async def run_batch(
     run_id: int,
     on_record: Callable[[Record], None] | None = None,
 ) -> AsyncIterator[Record]:
-    """Yield one record per input, in input order, committing each as it finishes."""
+    """Yield one record per input, in input order, committing each as it finishes.
+
+    The input is consumed lazily: at most ``window`` articles are held at once (running,
+    waiting for a request slot, or finished and waiting for their turn in input order), so
+    memory stays flat however long the input is. Two inputs with the same cache key never
+    ask the model twice: the later one waits for the earlier and is served from the store.
+    """
     settings = summariser.settings
     sem = asyncio.Semaphore(max(1, settings.concurrency))
     window = max(256, settings.concurrency * 16)
     pending: deque[asyncio.Task[Record]] = deque()
-    in_flight: set[asyncio.Task[Record]] = set()
-    stop_signalled = False
+    working: dict[str, asyncio.Task[Record]] = {}  # cache key -> the task asking the model
+    done_ok: set[str] = set()  # with --force: keys answered in this run (the store has them)
 
     async def one(position: int, item: Item) -> Record:
         if isinstance(item, BadInput):
@@ -547,7 +651,11 @@ async def run_batch(
             store.save_result(run_id, position, "bad:" + item.id, rec)
             return rec
         key = cache_key(item.id, summariser.prompt, summariser.schema, summariser.endpoint.model)
-        if not settings.force:
+        me = asyncio.current_task()
+        assert me is not None
+        while (earlier := working.get(key)) is not None and earlier is not me:
+            await asyncio.wait({earlier})  # the same article is being asked: reuse its answer
+        if not settings.force or key in done_ok:
             hit = store.cached(key)
             if hit is not None:
                 hit.cached = True
@@ -555,12 +663,13 @@ async def run_batch(
                 hit.title = item.title
                 store.save_result(run_id, position, key, hit)
                 return hit
+        working[key] = me
         attempts: list[Attempt] = []
         try:
             async with sem:
                 if summariser.stop_reason is not None:
-                    raise _Stopped()
-                if summariser.endpoint.is_builtin and len(item.text) > _max_chars():
+                    rec = summariser.stopped_record(item)
+                elif summariser.endpoint.is_builtin and len(item.text) > _max_chars():
                     rec = summariser._record(item, status="failed")
                     rec.error = {
                         "kind": "too_long",
@@ -569,54 +678,31 @@ async def run_batch(
                         f"model accepts at most {_max_chars()} (split the article)",
                     }
                 else:
-                    rec, attempts = await summariser.summarise(item)
-        except (_Stopped, asyncio.CancelledError):
-            if summariser.stop_reason is None:
-                raise
-            reason = summariser.stop_reason
-            rec = summariser._record(item, status="failed")
-            rec.error = {
-                "kind": reason.kind,
-                "last_output": None,
-                "message": f"run stopped: {reason.message}",
-            }
+                    rec, attempts = await summariser.summarise(item, attempts=attempts)
+        finally:
+            if working.get(key) is me:
+                del working[key]
         store.save_result(run_id, position, key, rec, attempts)
+        if settings.force and rec.status == "ok":
+            done_ok.add(key)
         return rec
 
-    def start(position: int, item: Item) -> None:
-        task = asyncio.ensure_future(one(position, item))
-        pending.append(task)
-        in_flight.add(task)
-        task.add_done_callback(in_flight.discard)
-
-    def cancel_in_flight() -> None:
-        nonlocal stop_signalled
-        if stop_signalled:
-            return
-        stop_signalled = True
-        for task in list(in_flight):
-            task.cancel()
-
     async def pop() -> Record:
-        head = pending[0]
-        while True:
-            done, _ = await asyncio.wait({head}, timeout=0.2)
-            if summariser.stop_reason is not None:
-                cancel_in_flight()
-            if done:
-                break
-        pending.popleft()
-        rec = head.result()
+        rec = await pending.popleft()
         if on_record:
             on_record(rec)
         return rec
 
-    for position, item in enumerate(items):
-        start(position, item)
-        while len(pending) >= window:
+    try:
+        for position, item in enumerate(items):
+            pending.append(asyncio.ensure_future(one(position, item)))
+            while len(pending) >= window:
+                yield await pop()
+        while pending:
             yield await pop()
-    while pending:
-        yield await pop()
+    finally:
+        for task in pending:  # only when the consumer stops early or the run is cancelled
+            task.cancel()
 
 
 def _max_chars() -> int:

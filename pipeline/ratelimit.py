@@ -1,18 +1,30 @@
 """Pacing requests under requests-per-minute and tokens-per-minute ceilings.
 
 Requests are spaced evenly (a GCRA-style schedule with no burst allowance), so a run never
-sends a minute's worth of requests at t=0. The rate is the smallest of:
+sends a minute's worth of requests at t=0. The ceiling in force is the smallest of:
 
 - the user's ``--rpm`` / ``--tpm`` (none unless given),
 - the limits the server announces in ``x-ratelimit-limit-*`` headers,
-- an adaptive rate after 429s: the rate drops multiplicatively (x0.7) on each rate-limit
-  answer, all senders pause for the server's ``retry-after``, and the rate recovers
-  additively (+2% of the ceiling per success), like TCP's AIMD.
+- after a 429 from a server that announces no limit, the send rate observed when it came.
 
-Each request is charged its estimated tokens: the prompt's length estimate, calibrated by the
-``usage.prompt_tokens`` that comes back, plus its whole output budget (OpenAI counts
-``max_tokens`` against the TPM limit). When ``x-ratelimit-remaining-*`` says a window is
-spent, senders wait for its ``x-ratelimit-reset-*``.
+Before anything is known about the server, one request goes alone (the *probe*): its answer
+brings the limit headers, so the requests after it are already paced. The gate opens on any
+answer or failure of the probe, or after ``probe_timeout_s``.
+
+Feedback, in three layers:
+
+1. ``x-ratelimit-remaining-*`` / ``x-ratelimit-reset-*``: when what is left of a window will
+   not cover the requests already in flight plus the next one, every sender waits for that
+   much to refill (at the announced rate), *before* the server answers 429.
+2. A 429: all senders pause for the server's ``retry-after``, and the rate is cut
+   multiplicatively (x0.7), once per congestion event: 429s for requests sent before the last
+   cut are echoes of the same overload and do not cut again.
+3. Recovery: each success adds 1% of the ceiling back (additive increase, like TCP's AIMD);
+   with no announced ceiling the adaptive ceiling itself then creeps up by 3 RPM per success.
+
+Each request is charged its estimated tokens: the prompt's length estimate (characters / 4),
+calibrated by the ``usage.prompt_tokens`` that comes back, plus its whole output budget
+(OpenAI counts ``max_tokens`` against the TPM limit).
 """
 
 from __future__ import annotations
@@ -21,10 +33,14 @@ import asyncio
 import re
 import time
 from collections import deque
-from collections.abc import Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 
 HEADROOM = 0.98  # pace at 98% of a known ceiling
+DECREASE = 0.7  # multiplicative cut on a 429
+RECOVER = 0.01  # additive recovery of the factor per success
+MIN_FACTOR = 0.05
+ADAPTIVE_STEP_RPM = 3.0  # growth of an inferred ceiling per success once fully recovered
 _DURATION = re.compile(r"(\d+(?:\.\d+)?)(ms|h|m|s)")
 
 
@@ -44,10 +60,10 @@ def parse_duration(value: str | None) -> float | None:
     return total if matched else None
 
 
-def _int(headers: Mapping[str, str], name: str) -> int | None:
+def _num(headers: Mapping[str, str], name: str) -> float | None:
     try:
         v = headers.get(name)
-        return int(float(v)) if v is not None else None
+        return float(v) if v is not None else None
     except (TypeError, ValueError):
         return None
 
@@ -57,10 +73,17 @@ class LimiterStats:
     requests: int = 0
     waited_s: float = 0.0
     rate_limited: int = 0
+    cuts: int = 0  # multiplicative decreases (one per congestion event)
+    low_water_pauses: int = 0  # pauses taken because remaining-* ran low
 
 
 class Limiter:
-    """An asyncio pacer for requests and tokens per minute."""
+    """An asyncio pacer for requests and tokens per minute.
+
+    Use ``await acquire(tokens)`` before a request and ``release()`` after it (whatever its
+    outcome), then report what happened: ``observe`` (a success), ``observe_headers`` (any
+    answer that carried headers), ``rate_limited`` (a 429) or ``failed`` (anything else).
+    """
 
     def __init__(
         self,
@@ -68,7 +91,10 @@ class Limiter:
         tpm: float | None = None,
         *,
         clock: Callable[[], float] = time.monotonic,
-        sleep: Callable[[float], object] = asyncio.sleep,
+        sleep: Callable[[float], Awaitable[object]] = asyncio.sleep,
+        probe: bool = True,
+        probe_timeout_s: float = 5.0,
+        default_pause_s: float = 1.0,
     ) -> None:
         self.user_rpm = rpm
         self.user_tpm = tpm
@@ -77,12 +103,20 @@ class Limiter:
         self.adaptive_rpm: float | None = None  # set after a 429 when no ceiling is known
         self.factor = 1.0
         self.token_ratio = 1.0  # actual prompt tokens / estimated, learnt from usage
+        self.in_flight = 0
         self._clock = clock
         self._sleep = sleep
         self._next_req = 0.0
         self._next_tok = 0.0
         self._paused_until = 0.0
+        self._last_cut = -1e18
+        self._last_tokens = 0
         self._sent: deque[float] = deque(maxlen=512)
+        self._probe = probe
+        self._probe_timeout_s = probe_timeout_s
+        self._default_pause_s = default_pause_s
+        self._gate: asyncio.Event | None = None
+        self._gate_open = not probe
         self.stats = LimiterStats()
 
     # -- the rates in force ---------------------------------------------------------------
@@ -96,29 +130,52 @@ class Limiter:
         return min(caps) * HEADROOM * self.factor if caps else None
 
     def estimate(self, prompt_chars: int, max_output_tokens: int) -> int:
+        """Tokens a request will be charged: calibrated prompt estimate + output budget."""
         return int((prompt_chars / 4.0) * self.token_ratio) + 1 + max_output_tokens
 
     # -- the schedule ----------------------------------------------------------------------
+    async def _pass_gate(self) -> None:
+        if self._gate_open:
+            return
+        if self._gate is None:  # this request is the probe; the others wait for its answer
+            self._gate = asyncio.Event()
+            return
+        try:
+            await asyncio.wait_for(self._gate.wait(), self._probe_timeout_s)
+        except TimeoutError:
+            self.open_gate()
+
+    def open_gate(self) -> None:
+        self._gate_open = True
+        if self._gate is not None:
+            self._gate.set()
+
     async def acquire(self, tokens: int) -> float:
-        """Wait for this request's slot; returns the seconds waited."""
+        """Wait for this request's slot; returns the time it may be sent (the clock's)."""
+        await self._pass_gate()
         now = self._clock()
         slot = max(now, self._paused_until)
         rpm, tpm = self.rpm(), self.tpm()
         if rpm:
             slot = max(slot, self._next_req)
-        if tpm:
-            slot = max(slot, self._next_tok)
-        if rpm:
             self._next_req = slot + 60.0 / rpm
         if tpm:
+            slot = max(slot, self._next_tok)
             self._next_tok = slot + tokens * 60.0 / tpm
         wait = slot - now
         if wait > 0:
             self.stats.waited_s += wait
-            await self._sleep(wait)  # type: ignore[misc]
+            await self._sleep(wait)
         self.stats.requests += 1
-        self._sent.append(self._clock())
-        return max(0.0, wait)
+        self.in_flight += 1
+        self._last_tokens = tokens
+        sent = self._clock()
+        self._sent.append(sent)
+        return sent
+
+    def release(self) -> None:
+        """The request that ``acquire`` admitted has ended (answered, failed or cancelled)."""
+        self.in_flight = max(0, self.in_flight - 1)
 
     # -- feedback ---------------------------------------------------------------------------
     def observe(
@@ -132,31 +189,64 @@ class Limiter:
         if actual_prompt and estimated_prompt:
             ratio = actual_prompt / estimated_prompt
             self.token_ratio = 0.8 * self.token_ratio + 0.2 * min(4.0, max(0.25, ratio))
-        self.factor = min(1.0, self.factor + 0.02)
-        if self.adaptive_rpm is not None and self.factor >= 1.0:
-            self.adaptive_rpm *= 1.02
+        if self.factor < 1.0:
+            self.factor = min(1.0, self.factor + RECOVER)
+        elif self.adaptive_rpm is not None:
+            self.adaptive_rpm += ADAPTIVE_STEP_RPM
+        self.observe_headers(headers)
+
+    def observe_headers(self, headers: Mapping[str, str] | None) -> None:
+        """Read ``x-ratelimit-*`` from any answer; slow down before the window runs dry."""
+        self.open_gate()
         if not headers:
             return
-        lim_r = _int(headers, "x-ratelimit-limit-requests")
-        lim_t = _int(headers, "x-ratelimit-limit-tokens")
-        if lim_r:
-            self.server_rpm = float(lim_r)
-        if lim_t:
-            self.server_tpm = float(lim_t)
         now = self._clock()
         for kind in ("requests", "tokens"):
-            remaining = _int(headers, f"x-ratelimit-remaining-{kind}")
-            reset = parse_duration(headers.get(f"x-ratelimit-reset-{kind}"))
-            if remaining is not None and remaining <= 0 and reset:
-                self._paused_until = max(self._paused_until, now + reset)
+            limit = _num(headers, f"x-ratelimit-limit-{kind}")
+            if limit and limit > 0:
+                if kind == "requests":
+                    self.server_rpm = limit
+                else:
+                    self.server_tpm = limit
+            remaining = _num(headers, f"x-ratelimit-remaining-{kind}")
+            if remaining is None:
+                continue
+            unit = 1 if kind == "requests" else max(1, self._last_tokens)
+            need = unit * (self.in_flight + 1)  # what the requests in flight and the next take
+            if remaining >= need:
+                continue
+            refill = limit / 60.0 if limit else None  # per second
+            if not refill:
+                reset = parse_duration(headers.get(f"x-ratelimit-reset-{kind}"))
+                if reset is None:
+                    continue
+                pause = reset
+            else:
+                pause = (need - max(0.0, remaining)) / refill
+            self.stats.low_water_pauses += 1
+            self._paused_until = max(self._paused_until, now + min(pause, 60.0))
 
-    def rate_limited(self, retry_after: float | None) -> None:
-        """A 429: slow every sender down and pause them all for the server's wait."""
+    def rate_limited(self, retry_after: float | None, *, sent_at: float | None = None) -> None:
+        """A 429: pause every sender for the server's wait and cut the rate once per event."""
+        self.open_gate()
         self.stats.rate_limited += 1
         now = self._clock()
-        if self.rpm() is None:
-            recent = [t for t in self._sent if t >= now - 10.0]
-            observed = len(recent) / 10.0 * 60.0 if recent else 60.0
-            self.adaptive_rpm = max(6.0, observed)
-        self.factor = max(0.1, self.factor * 0.7)
-        self._paused_until = max(self._paused_until, now + (retry_after if retry_after else 1.0))
+        self._paused_until = max(
+            self._paused_until,
+            now + (retry_after if retry_after is not None else self._default_pause_s),
+        )
+        if sent_at is not None and sent_at <= self._last_cut:
+            return  # an echo of the congestion already acted on
+        if sent_at is None and now - self._last_cut < max(1.0, retry_after or 0.0):
+            return
+        self._last_cut = now
+        self.stats.cuts += 1
+        if not (self.user_rpm or self.server_rpm) and self.adaptive_rpm is None:
+            recent = [t for t in self._sent if t >= now - 5.0]
+            span = max(1.0, now - recent[0]) if recent else 5.0
+            self.adaptive_rpm = max(6.0, len(recent) / span * 60.0)
+        self.factor = max(MIN_FACTOR, self.factor * DECREASE)
+
+    def failed(self) -> None:
+        """Any other failure: nothing to learn, but the probe is over."""
+        self.open_gate()

@@ -2,12 +2,15 @@
 
 The SDK's own retries are off. Here tenacity retries 408, 409, 429 (rate limits), 5xx,
 timeouts and dropped connections with capped exponential backoff and full jitter, and a
-server's ``retry-after-ms`` / ``retry-after`` header, when present, sets the wait. It never
-retries 400, 401, 403, 404 or an exhausted quota.
+server's ``retry-after-ms`` / ``retry-after`` header, when present, sets the wait (never
+less than it asks). It never retries 400, 401, 403, 404, an exhausted quota or a request
+larger than the TPM window.
 
 :func:`classify` maps any exception from a model call to a :class:`Failure`: the record's
-failure kind, whether to retry, and whether the whole run must stop (401/403, exhausted
-quota, an unknown model, an endpoint that cannot be reached at all).
+failure kind, whether to retry, and whether the whole run must stop: at once for 401/403 and
+an exhausted quota; for an unknown model (404 naming the model); and, once its retries are
+spent, for an endpoint that cannot be connected to at all (``stop_when_exhausted``). A
+connection dropped mid-answer is retried but never stops the run.
 """
 
 from __future__ import annotations
@@ -37,6 +40,7 @@ class Failure:
     retry_after: float | None = None
     fallback: bool = False  # 400 naming response_format: try a simpler structured-output mode
     replay_miss: bool = False
+    stop_when_exhausted: bool = False  # cannot connect: stop the run once retries are spent
 
 
 def retry_after_seconds(headers: Any) -> float | None:
@@ -87,16 +91,25 @@ def classify(exc: BaseException, *, url: str = "") -> Failure:
         ):
             return Failure("http_error", f"no recording for {e}", retryable=False, replay_miss=True)
     if isinstance(exc, openai.APITimeoutError):
+        if _connect_failure(exc):
+            return Failure(
+                "timeout",
+                f"cannot connect to {url} (connect timed out); check --base-url / OPENAI_BASE_URL",
+                retryable=True,
+                stop_when_exhausted=True,
+            )
         return Failure("timeout", f"request to {url} timed out", retryable=True)
     if isinstance(exc, openai.APIConnectionError):
         cause = exc.__cause__
         detail = f"{type(cause).__name__}: {cause}" if cause else str(exc)
-        return Failure(
-            "http_error",
-            f"cannot connect to {url} ({detail}); check --base-url / OPENAI_BASE_URL",
-            retryable=True,
-            stop_run=True,  # only if every retry fails too: the endpoint is unreachable
-        )
+        if _connect_failure(exc):
+            return Failure(
+                "http_error",
+                f"cannot connect to {url} ({detail}); check --base-url / OPENAI_BASE_URL",
+                retryable=True,
+                stop_when_exhausted=True,  # every retry failed: the endpoint is unreachable
+            )
+        return Failure("http_error", f"connection to {url} dropped ({detail})", retryable=True)
     if isinstance(exc, openai.APIStatusError):
         status = exc.status_code
         err = _error_body(exc)
@@ -108,7 +121,11 @@ def classify(exc: BaseException, *, url: str = "") -> Failure:
         if status in (401, 403):
             fix = "check OPENAI_API_KEY" if status == 401 else "check the key's permissions"
             return Failure("auth", f"HTTP {status}: {message} ({fix})", False, True, status)
-        if status == 429 and (code == "insufficient_quota" or etype == "insufficient_quota"):
+        if status == 429 and (
+            code == "insufficient_quota"
+            or etype == "insufficient_quota"
+            or "exceeded your current quota" in low
+        ):
             return Failure(
                 "rate_limited",
                 f"HTTP 429 insufficient_quota: {message} (add credit or raise the quota, "
@@ -116,6 +133,10 @@ def classify(exc: BaseException, *, url: str = "") -> Failure:
                 False,
                 True,
                 status,
+            )
+        if status == 429 and retry_after is None and "request too large" in low:
+            return Failure(  # larger than the whole TPM window: waiting cannot help
+                "too_long", f"HTTP 429: {message} (shorten the article)", False, False, status
             )
         if status == 429:
             return Failure("rate_limited", f"HTTP 429: {message}", True, False, status, retry_after)
@@ -146,6 +167,11 @@ def classify(exc: BaseException, *, url: str = "") -> Failure:
             )
         return Failure("http_error", f"HTTP {status}: {message}", False, False, status)
     return Failure("http_error", f"{type(exc).__name__}: {exc}", retryable=False)
+
+
+def _connect_failure(exc: BaseException) -> bool:
+    """The connection was never made (refused, unknown host, connect timeout)."""
+    return any(type(e).__name__ in ("ConnectError", "ConnectTimeout") for e in _chain(exc))
 
 
 class wait_retry_after_or_backoff(wait_base):
