@@ -34,6 +34,7 @@ from typing import Any
 
 import httpx2
 
+from pipeline.errors import ArticleError
 from pipeline.schemas import minimal_instance
 from pipeline.text import estimate_tokens
 
@@ -184,7 +185,11 @@ def _answer(body: dict[str, Any]) -> dict[str, Any]:
         return _judge(article, _summary_from(messages), schema)
     if schema is not None and not (props >= _SUMMARY_KEYS):
         return minimal_instance(schema)  # type: ignore[no-any-return]
-    result = extractive.summarise(article, title=title, date=date)
+    try:
+        result = extractive.summarise(article, title=title, date=date)
+    except ArticleError as exc:  # answered as a 400, like any server, never a crash
+        code = "context_length_exceeded" if exc.kind == "too_long" else "article_too_short"
+        raise BuiltinBadRequest(exc.message, param="messages", code=code) from exc
     rules = _directives(system)
     if not rules["attribute"]:
         result["figures"] = [{**f, "source": None} for f in result.get("figures", [])]

@@ -110,43 +110,59 @@ def load_schema(name: str, directory: Path | None = None) -> Schema:
 
 def strict_subset(schema: dict[str, Any]) -> dict[str, Any]:
     """Derive the strict-mode schema OpenAI's structured output accepts from a full schema."""
-    out: dict[str, Any] = _strict(copy.deepcopy(schema), root=True)
+    out: dict[str, Any] = _strict(copy.deepcopy(schema))
     return out
 
 
-def _strict(node: Any, *, root: bool = False) -> Any:
+def _strict(node: Any) -> Any:
     if isinstance(node, list):
         return [_strict(x) for x in node]
     if not isinstance(node, dict):
         return node
     out: dict[str, Any] = {}
     for key, value in node.items():
+        if key == "oneOf":  # strict mode has no oneOf; anyOf is the closest it takes
+            key = "anyOf"
+            if "anyOf" in node:
+                continue
         if key not in _STRICT_KEYWORDS:
             continue
-        if key == "properties" or key == "$defs":
+        if key in ("properties", "$defs"):
             out[key] = {k: _strict(v) for k, v in value.items()}
         elif key in ("items", "anyOf"):
             out[key] = _strict(value)
+        elif key == "additionalProperties":
+            continue  # always false in strict mode (set below for every object)
         else:
             out[key] = value
-    if "properties" in out:
+    t = out.get("type")
+    if "properties" in out or t == "object" or (isinstance(t, list) and "object" in t):
+        # strict mode closes every object, maps included: it cannot describe open ones
+        out.setdefault("properties", {})
         required = set(node.get("required", []))
         for prop, sub in out["properties"].items():
             if prop not in required:
                 out["properties"][prop] = _nullable(sub)
         out["required"] = list(out["properties"])
         out["additionalProperties"] = False
-    if root:
-        out.pop("$id", None)
     return out
 
 
 def _nullable(sub: dict[str, Any]) -> dict[str, Any]:
+    if "enum" in sub and None not in sub["enum"]:
+        sub = {**sub, "enum": [*sub["enum"], None]}
     t = sub.get("type")
     if isinstance(t, str):
         return {**sub, "type": [t, "null"]} if t != "null" else sub
     if isinstance(t, list):
         return sub if "null" in t else {**sub, "type": [*t, "null"]}
+    if "enum" in sub:
+        return sub
+    if list(sub) == ["anyOf"]:
+        branches = sub["anyOf"]
+        if any(b.get("type") == "null" for b in branches if isinstance(b, dict)):
+            return sub
+        return {"anyOf": [*branches, {"type": "null"}]}
     return {"anyOf": [sub, {"type": "null"}]}
 
 
@@ -173,7 +189,8 @@ def minimal_instance(schema: dict[str, Any], defs: dict[str, Any] | None = None)
         n = int(schema.get("minItems", 0))
         return [minimal_instance(schema.get("items", {}), defs) for _ in range(n)]
     if t == "string":
-        return "n/a".ljust(int(schema.get("minLength", 0)), ".")
+        text = "n/a".ljust(int(schema.get("minLength", 0)), ".")
+        return text[: int(schema["maxLength"])] if "maxLength" in schema else text
     if t in ("integer", "number"):
         return schema.get("minimum", 0)
     if t == "boolean":
