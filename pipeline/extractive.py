@@ -251,7 +251,7 @@ def _score(sentences: list[_Sentence], title: str | None) -> None:
     first_good = next((s.index for s in sentences if s.penalty < 1.0), 0)
     centrality: list[float] = []
     for s in sentences:
-        overlap = sum((doc[t] - 1) * idf[t] for t in s.term_set)
+        overlap = sum((doc[t] - 1) * idf[t] for t in sorted(s.term_set))
         centrality.append(overlap / math.sqrt(len(s.term_set)) if s.term_set else 0.0)
     top = max(centrality) or 1.0
     for s in sentences:
@@ -645,14 +645,14 @@ _DEMONYMS = _wordset(
     Saudi Afghan Nigerian Kenyan Belarusian Georgian Armenian Taiwanese Vietnamese Thai
     Filipino Indonesian Malaysian Cuban Venezuelan Colombian Chilean Peruvian Portuguese
     Hungarian Czech Romanian Bulgarian Serbian Croatian Western Eastern Muslim Christian
-    Jewish Catholic Kurdish Yemeni Lebanese Libyan Sudanese Somali Ethiopian"""
+    Jewish Catholic Kurdish Yemeni Lebanese Libyan Sudanese Somali Ethiopian Briton Scot Brit"""
 )
 _PERSON_TITLES = _wordset(
     """Mr Mrs Ms Miss Dr Prof Professor Sir Dame Lord Lady President Prime Minister Chancellor
     King Queen Prince Princess Pope Senator Sen Rep Governor Gov Mayor General Gen Colonel
     Col Captain Capt Lieutenant Sergeant Judge Justice Secretary Chairman Chief Director
     Rev Bishop Archbishop Ambassador Commander Admiral Coach Manager Leader Chairwoman
-    Officer Inspector Detective Det Supt Minister"""
+    Officer Inspector Detective Det Supt Minister MP MEP MSP"""
 )
 _PERSON_CUES = _wordset(
     """leader president minister chancellor spokesman spokeswoman spokesperson chief boss
@@ -668,7 +668,7 @@ _ORG_WORDS = _wordset(
     Club FC United City Airlines Airways Motors Media News Times Post Guardian Telegraph
     Network Channel Studios Records Organisation Organization Alliance Coalition League
     Fund Reserve Exchange Network Guard Command Bureau Centre Center Hospital Labs Labour
-    Conservatives Democrats Republicans Tories NATO UN BBC CNN"""
+    Conservative Conservatives Democrats Republicans Republican Tory Tories NATO UN BBC CNN"""
 )
 _EVENT_WORDS = _wordset(
     """War Cup Olympics Games Championship Championships Festival Awards Summit Election
@@ -684,22 +684,54 @@ _DIRECTIONS = _wordset(
 _CONNECTORS = frozenset({"of", "for", "de", "la", "du", "von", "van", "al", "bin", "&"})
 
 
-def _entity_type(name: str, prev_word: str) -> str:
+_NOT_FIRST_NAMES = _wordset(
+    """New Old Great Royal National Central United Rugby Premier World Daily Sunday Home
+    Foreign Prime Grand Human Good Holy High Low Big Little Super Social Public Private
+    Supreme Federal State County City Saint St Fort Mount Lake Port Cape South North East West
+    Northern Southern Eastern Western Upper Lower Middle Greater Inner Outer Black White Red
+    Green Blue Golden Silver First Second Third Last Next The Vice Deputy Acting Former"""
+)
+_NOT_LAST_NAMES = _wordset(
+    """Park Street Road Square Bridge Hall House Airport Station Island Islands Valley Hill
+    Hills River Lake Mountain Mountains Beach Bay Stadium Arena Online Magazine Road Lane
+    Avenue Gardens Castle Palace Abbey Cathedral Church Tower Centre Center Square Coast
+    Strait Sea Ocean Desert Forest Canal Harbour Harbor Port Heights Prize Award Awards
+    Study Report Survey Agreement Act Bill Plan Record Index Programme Program Project Fund
+    Scheme Strategy Review Inquiry Treaty Accord Deal Day Week Year Month Season"""
+)
+
+
+def _entity_type(name: str, cue: str, alone: set[str]) -> str:
+    """Type a name by simple cues; ``alone`` holds single names seen with a title ("Mr X")
+    or as the subject of a speech verb ("X said"), which is how news refers to people."""
     parts = name.split()
     if name in _LOCATIONS or parts[-1] in {"Oblast", "Province", "Region", "County", "State"}:
         return "location"
-    if all(p in _DEMONYMS or p in {"North", "South", "East", "West"} for p in parts) and (
-        parts[-1] in _DEMONYMS
-    ):
+    demonym = parts[-1] in _DEMONYMS or parts[-1].removesuffix("s") in _DEMONYMS
+    if demonym and all(p in _DEMONYMS or p in _DIRECTIONS for p in parts[:-1]):
         return "group"
     if any(p in _ORG_WORDS for p in parts) or re.fullmatch(r"[A-Z]{2,6}", name):
         return "organisation"
     if any(p in _EVENT_WORDS for p in parts[1:]) or parts[-1] in _EVENT_WORDS:
         return "event"
-    if parts[0] in _PERSON_TITLES or prev_word.lower() in _PERSON_CUES:
+    if parts[0] in _PERSON_TITLES or cue.lower() in _PERSON_CUES:
         return "person"
-    if 2 <= len(parts) <= 4 and all(p[:1].isupper() and p[1:].islower() for p in parts):
-        return "person"
+    if 2 <= len(parts) <= 4 and all(
+        p[:1].isupper() and p[1:].replace("-", "").replace("'", "").isalpha() for p in parts
+    ):
+        if parts[0] in alone or parts[-1] in alone:
+            return "person"  # "Gary Locke ... Locke said", "Mr Locke"
+        plain = not any(
+            p in _LOCATIONS or p in _DEMONYMS or p.removesuffix("s") in _DEMONYMS for p in parts
+        )
+        if (
+            plain
+            and len(parts) <= 3
+            and parts[0] not in _NOT_FIRST_NAMES
+            and parts[-1] not in _NOT_LAST_NAMES
+            and not all(p in _PERSON_TITLES for p in parts)
+        ):
+            return "person"  # two or three plain capitalised words: in news, mostly a person
     return "other"
 
 
@@ -734,7 +766,7 @@ def _name_runs(sentence: str) -> Iterable[tuple[str, str, bool]]:
                 continue
             break
         prev = tokens[i - 1].group(0) if i > 0 else ""
-        yield " ".join(names), prev, i == 0 or prev in {"“", '"', "(", "‘"}
+        yield " ".join(names), prev, i == 0 or prev in {"“", '"', "(", "‘", ".", "!", "?", ":"}
         i = max(j, i + 1)
 
 
@@ -748,6 +780,15 @@ def _split_name(name: str) -> list[tuple[str, str]]:
     if 0 < k < len(parts) and parts[k - 1] in _DEMONYMS:
         out.append((" ".join(parts[:k]), ""))
         parts = parts[k:]
+    # "Labour MP Diane Abbott", "Home Office Minister Tony McNulty": the words before a
+    # title are kept only when they name a place or an organisation.
+    for k in range(1, len(parts) - 1):
+        if parts[k] in _PERSON_TITLES:
+            prefix = " ".join(parts[:k])
+            if prefix in _LOCATIONS or any(p in _ORG_WORDS for p in parts[:k]):
+                out.append((prefix, ""))
+            parts = parts[k:]
+            break
     cue = ""
     while len(parts) > 2 and parts[0] in _PERSON_TITLES:
         cue = "president"
@@ -756,11 +797,27 @@ def _split_name(name: str) -> list[tuple[str, str]]:
     return out
 
 
+_PERSON_MENTION = re.compile(
+    r"\b(?:Mr|Mrs|Ms|Miss|Dr|Sir|Dame|Lord|Lady)\.?\s+([A-Z][\w'’-]+)"
+    r"|\b([A-Z][\w'’-]+)\s+(?:said|says|told|added|admitted|insisted|explained|revealed|"
+    r"claimed|believes|thinks|wrote|tweeted|replied|laughed|joked|smiled)\b"
+)
+
+
+def _bare(name: str) -> str:
+    """A person's name without leading titles ("Mr Howard" -> "Howard")."""
+    parts = name.split()
+    while len(parts) > 1 and parts[0] in _PERSON_TITLES:
+        parts = parts[1:]
+    return " ".join(parts)
+
+
 def _entities(sentences: list[_Sentence], text: str) -> list[Entity]:
     lower_words = {w.lower() for w in re.findall(r"\b[a-z][a-z]+\b", text)}
     counts: Counter[str] = Counter()
     first: dict[str, int] = {}
-    kinds: dict[str, str] = {}
+    cues: dict[str, str] = {}
+    mid_sentence: set[str] = set()  # names seen away from a sentence start
     pos = 0
     for s in sentences:
         if "furniture" in s.flags:
@@ -769,6 +826,10 @@ def _entities(sentences: list[_Sentence], text: str) -> list[Entity]:
             parts = name.split()
             while parts and (parts[-1] in _CONNECTORS):
                 parts.pop()
+            while parts and (parts[0] in _CONNECTORS):
+                parts = parts[1:]
+            if any(re.search(r"^I[’']|[’'](?:ve|ll|re|m|d)$", p) for p in parts):
+                continue  # "I’ve", "We’ll": contractions, not names
             # A capitalised sentence opener that is a common word is not a name.
             while (
                 parts
@@ -795,35 +856,65 @@ def _entities(sentences: list[_Sentence], text: str) -> list[Entity]:
                 if not piece or len(piece) > 120 or piece in _PERSON_TITLES:
                     continue
                 counts[piece] += 1
+                if not initial or piece != " ".join(parts[: len(piece.split())]):
+                    mid_sentence.add(piece)
                 if piece not in first:
                     first[piece] = pos
-                    kinds[piece] = _entity_type(piece, cue or prev)
+                    cues[piece] = cue or prev
                 pos += 1
-    # Merge short forms into the longest form that contains them ("Kim" -> "Kim Jong Un").
-    names = sorted(counts, key=lambda n: (-len(n.split()), first[n]))
+    # A single word only ever seen opening a sentence is most likely not a name.
+    for n in list(counts):
+        known = n in _LOCATIONS or n in _DEMONYMS or n.removesuffix("s") in _DEMONYMS
+        if " " not in n and n not in mid_sentence and not known:
+            del counts[n]
+    alone = {
+        m.group(1) or m.group(2)
+        for m in _PERSON_MENTION.finditer(text)
+        if (m.group(1) or m.group(2)) not in _LOCATIONS
+    }
+    kinds = {n: _entity_type(n, cues[n], alone) for n in counts}
+    # Merge short forms into the longest form that holds them: "Kim" and "Mr Kim"
+    # into "Kim Jong Un"; the type of a titled short form wins over "other".
+    bare = {n: tuple(_bare(n).split()) for n in counts}
+    names = sorted(counts, key=lambda n: (-len(bare[n]), first[n], n))
+    holders: dict[str, list[str]] = {}  # word -> names holding it, longest first
+    for n in names:
+        for w in dict.fromkeys(bare[n]):
+            holders.setdefault(w, []).append(n)
     merged: dict[str, str] = {}
     for n in names:
+        short = bare[n]
         target = n
-        for longer in names:
-            if len(longer.split()) <= len(n.split()):
+        for longer in holders.get(short[0], ()):
+            size = len(short)
+            if len(bare[longer]) <= size:
                 break
-            if re.search(rf"(?<!\w){re.escape(n)}(?!\w)", longer) and kinds[longer] in {
-                kinds[n],
-                "person" if kinds[n] == "other" else kinds[longer],
-            }:
+            inside = any(
+                bare[longer][i : i + size] == short for i in range(len(bare[longer]) - size + 1)
+            )
+            if inside and (kinds[n] == kinds[longer] or "other" in (kinds[n], kinds[longer])):
                 target = merged.get(longer, longer)
+                if kinds[target] == "other" and kinds[n] == "person":
+                    kinds[target] = "person"
                 break
         merged[n] = target
     total: Counter[str] = Counter()
     for n, c in counts.items():
         total[merged[n]] += c
-    ranked = sorted(total, key=lambda n: (-total[n], first[n]))
+        first[merged[n]] = min(first[merged[n]], first[n])
+    ranked = sorted(total, key=lambda n: (-total[n], first[n], n))
     return [{"name": n, "type": kinds[n]} for n in ranked[:25]]
 
 
 # --------------------------------------------------------------------------- quotes
 
-_QUOTE = re.compile(r"“([^“”]+)”|\"([^\"\n]+)\"")
+# Curly quotes pair unambiguously; a straight quote opens only after a space or bracket
+# and closes only before a space or punctuation, so '..." he said. "...' never pairs
+# the text between two quotations.
+_QUOTE = re.compile(
+    r"“([^“”]+)”"
+    r"|(?:^|(?<=[\s(\[—–-]))\"(?=[^\s\"])([^\"]*?[^\s\"])\"(?=$|[\s.,;:!?)\]—–-])"
+)
 
 
 def _quotes(text: str, sentences: list[_Sentence]) -> list[Quote]:
@@ -945,7 +1036,18 @@ def _dates(sentences: list[_Sentence]) -> list[DateMention]:
 # --------------------------------------------------------------------------- topics
 
 
-def _topics(sentences: list[_Sentence], entities: list[Entity]) -> list[str]:
+_TOPIC_STOP = _wordset(
+    """think know believe tell ask seem keep help give gave given find found show shows call
+    calls tackle quit former whether likely added says told could would should must might
+    expect expects hope hopes need needs used uses using make makes made also around just
+    good great best better well much many more most less least very still even back"""
+)
+
+
+def _topics(sentences: list[_Sentence], entities: list[Entity], focus: str) -> list[str]:
+    """Up to 3 entity names, then frequent content words; words of ``focus`` (title and
+    summary) count double, so the tags follow what the article is about."""
+    focus_terms = set(_content_terms(focus))
     counts: Counter[str] = Counter()
     first: dict[str, int] = {}
     surface: dict[str, str] = {}
@@ -957,8 +1059,10 @@ def _topics(sentences: list[_Sentence], entities: list[Entity]) -> list[str]:
             lw = normalise_word(w)
             if len(lw) < 4 or lw in _STOPWORDS or not lw.isalpha() or w[:1].isupper():
                 continue
+            if lw.endswith(("ing", "ed", "ly")) or lw in _TOPIC_STOP:
+                continue  # most likely verbs and adverbs, poor tags
             stem = _stem(lw)
-            counts[stem] += 1
+            counts[stem] += 2 if stem in focus_terms else 1
             if stem not in first:
                 first[stem] = pos
                 surface[stem] = lw
@@ -969,7 +1073,7 @@ def _topics(sentences: list[_Sentence], entities: list[Entity]) -> list[str]:
         if 2 <= len(tag) <= 40 and tag not in tags and e["type"] != "other":
             tags.append(tag)
     for stem in sorted(counts, key=lambda t: (-counts[t], first[t])):
-        if len(tags) >= 6 or counts[stem] < 2:
+        if len(tags) >= 6 or counts[stem] < 3:
             break
         tag = surface[stem]
         if tag not in tags and 2 <= len(tag) <= 40:
@@ -1123,6 +1227,6 @@ def summarise(text: str, *, title: str | None = None, date: str | None = None) -
         "figures": _figures(sentences),
         "quotes": _quotes(text, sentences),
         "dates": _dates(sentences),
-        "topics": _topics(sentences, entities),
+        "topics": _topics(sentences, entities, f"{title or ''} {summary}"),
         "caveats": caveats,
     }

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -137,6 +140,28 @@ def test_deterministic_to_the_byte() -> None:
     first = json.dumps(summarise(body, title=title), ensure_ascii=False)
     for _ in range(3):
         assert json.dumps(summarise(body, title=title), ensure_ascii=False) == first
+
+
+def test_deterministic_across_hash_seeds() -> None:
+    """No set or dict ordering leaks into the output (string hashing varies by process)."""
+    script = (
+        "import json, sys; from pipeline.extractive import summarise; "
+        "lines = open(sys.argv[1], encoding='utf-8').read().split('\\n'); "
+        "print(json.dumps(summarise('\\n'.join(lines[5:]), title=lines[4]), ensure_ascii=False))"
+    )
+    outputs = set()
+    for seed in ("1", "2", "3"):
+        env = {**os.environ, "PYTHONHASHSEED": seed}
+        run = subprocess.run(
+            [sys.executable, "-c", script, str(SEED)],
+            capture_output=True,
+            text=True,
+            env=env,
+            cwd=REPO,
+            check=True,
+        )
+        outputs.add(run.stdout)
+    assert len(outputs) == 1
 
 
 # --------------------------------------------------------------------------- figures
