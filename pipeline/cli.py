@@ -33,6 +33,20 @@ def _fail(message: str, code: int = 2) -> None:
     sys.exit(code)
 
 
+def _reader_gone() -> None:
+    """stdout's reader went away (``summarise run | head``): stop quietly, as Unix tools do.
+
+    Finished articles are already stored. stdout is pointed at /dev/null so that Python's
+    final flush does not raise again on the way out.
+    """
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError, AttributeError):  # no real file descriptor (tests)
+        pass
+    sys.exit(1)
+
+
 class _Group(click.Group):
     def invoke(self, ctx: click.Context) -> Any:
         try:
@@ -41,6 +55,8 @@ class _Group(click.Group):
             _fail(exc.message, exc.exit_code)
         except KeyboardInterrupt:
             _fail("interrupted: finished articles are stored; run the same command to resume", 130)
+        except BrokenPipeError:
+            _reader_gone()
         except (click.exceptions.Exit, click.ClickException, SystemExit):
             raise
         except Exception as exc:  # an unexpected bug: one line, the traceback only on request
