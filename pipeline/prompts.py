@@ -89,9 +89,9 @@ class Prompt:
         """The chat messages for one article (``extra`` fills further ``{{name}}`` slots)."""
         values = {
             "article": _neutralise(article),
-            "title": title or "(none)",
-            "date": date or "(unknown)",
-            "source": source or "",
+            "title": _one_line(title) or "(none)",
+            "date": _one_line(date) or "(unknown)",
+            "source": _one_line(source),
         }
         for key, value in (extra or {}).items():
             values[key] = _neutralise(value)
@@ -104,6 +104,11 @@ class Prompt:
 def _neutralise(text: str) -> str:
     """Stop data from closing its delimiters early: ``</article>`` becomes ``[/article]``."""
     return _MARKER.sub(lambda m: "[" + m.group(1) + m.group(2).lower() + "]", text)
+
+
+def _one_line(value: str | None) -> str:
+    """A title, date or source: one line (no fake ``Date:`` line), no article markers."""
+    return _neutralise(" ".join((value or "").split()))
 
 
 def _fill(template: str, values: dict[str, str]) -> str:
