@@ -3,7 +3,9 @@
 One file (``$SUMMARISE_HOME/summarise.db`` unless ``--db`` says otherwise) in WAL mode, so
 a crash loses at most the article in flight: each result is committed as it finishes.
 
-Tables (a tiny migration registry, like simonw/llm's: each entry runs once, in order):
+Tables (a tiny migration registry, like simonw/llm's: each entry runs once, in order, inside
+one write transaction, so two processes opening a new store at once cannot both run it;
+a migration therefore uses ``db.execute``, never ``executescript``, which commits):
 
 - ``runs``: one row per ``summarise run`` / ``compare`` invocation, with its settings.
 - ``results``: one row per finished article per run: the output record as JSON plus the
@@ -21,6 +23,7 @@ import json
 import os
 import sqlite3
 import threading
+import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -37,9 +40,17 @@ def migration(fn: Callable[[sqlite3.Connection], None]) -> Callable[[sqlite3.Con
     return fn
 
 
+def _run_script(db: sqlite3.Connection, script: str) -> None:
+    """Run ``;``-separated DDL statement by statement, inside the caller's transaction."""
+    for statement in script.split(";"):
+        if statement.strip():
+            db.execute(statement)
+
+
 @migration
 def m001_initial(db: sqlite3.Connection) -> None:
-    db.executescript(
+    _run_script(
+        db,
         """
         CREATE TABLE runs (
             id INTEGER PRIMARY KEY,
@@ -81,12 +92,26 @@ def m001_initial(db: sqlite3.Connection) -> None:
             created_at TEXT NOT NULL
         );
         CREATE INDEX attempts_key ON attempts (cache_key);
-        """
+        """,
     )
 
 
 def default_db_path() -> Path:
     return Path(os.environ.get("SUMMARISE_HOME") or ".summarise") / "summarise.db"
+
+
+def _enable_wal(db: sqlite3.Connection) -> None:
+    """Switch to WAL. The switch takes the file alone and SQLite does not wait for it (no busy
+    handler), so when another process is opening the same new store, try again shortly."""
+    for delay in (0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1.0, 2.0):
+        try:
+            db.execute("PRAGMA journal_mode=WAL")
+            return
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc):
+                raise
+            time.sleep(delay)
+    db.execute("PRAGMA journal_mode=WAL")
 
 
 @dataclass(frozen=True)
@@ -110,10 +135,12 @@ class Store:
         self.path = Path(path) if path else default_db_path()
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
-            self._db = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
-            self._db.execute("PRAGMA journal_mode=WAL")
+            self._db = sqlite3.connect(
+                self.path, check_same_thread=False, isolation_level=None, timeout=10.0
+            )
+            self._db.execute("PRAGMA busy_timeout=10000")  # first: others may hold the file
+            _enable_wal(self._db)
             self._db.execute("PRAGMA synchronous=NORMAL")
-            self._db.execute("PRAGMA busy_timeout=10000")
             self._migrate()
         except (OSError, sqlite3.Error) as exc:
             raise StoreError(
@@ -123,13 +150,24 @@ class Store:
         self._lock = threading.Lock()
 
     def _migrate(self) -> None:
-        self._db.execute("CREATE TABLE IF NOT EXISTS _migrations (name TEXT PRIMARY KEY)")
-        done = {r[0] for r in self._db.execute("SELECT name FROM _migrations")}
-        for fn in MIGRATIONS:
-            if fn.__name__ in done:
-                continue
-            fn(self._db)  # executescript commits on its own
-            self._db.execute("INSERT INTO _migrations VALUES (?)", (fn.__name__,))
+        db = self._db
+        db.execute("CREATE TABLE IF NOT EXISTS _migrations (name TEXT PRIMARY KEY)")
+        if {r[0] for r in db.execute("SELECT name FROM _migrations")} >= {
+            fn.__name__ for fn in MIGRATIONS
+        }:
+            return
+        db.execute("BEGIN IMMEDIATE")  # one process migrates; the others wait, then see it done
+        try:
+            done = {r[0] for r in db.execute("SELECT name FROM _migrations")}
+            for fn in MIGRATIONS:
+                if fn.__name__ not in done:
+                    fn(db)
+                    db.execute("INSERT INTO _migrations VALUES (?)", (fn.__name__,))
+            db.execute("COMMIT")
+        except BaseException:
+            if db.in_transaction:
+                db.execute("ROLLBACK")
+            raise
 
     def close(self) -> None:
         self._db.close()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sqlite3
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -190,3 +191,48 @@ def test_records_round_trip_through_the_store(st: Store) -> None:
     run_id = st.start_run("run")
     st.save_result(run_id, 0, "k", original)
     assert st.cached("k") == original
+
+
+def test_opening_a_new_store_from_several_connections_at_once(tmp_path: Path) -> None:
+    """Two `summarise` commands started together on a fresh SUMMARISE_HOME: neither fails with
+    "table runs already exists" or "database is locked", and each migration runs once."""
+    for trial in range(8):
+        path = tmp_path / f"race{trial}.db"
+        barrier = threading.Barrier(4)
+        errors: list[BaseException] = []
+
+        def open_store(
+            p: Path = path, b: threading.Barrier = barrier, errs: list[BaseException] = errors
+        ) -> None:
+            b.wait()
+            try:
+                Store(p).close()
+            except BaseException as exc:  # collected and asserted below
+                errs.append(exc)
+
+        threads = [threading.Thread(target=open_store) for _ in range(4)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        assert errors == []
+        with sqlite3.connect(path) as conn:
+            names = [r[0] for r in conn.execute("SELECT name FROM _migrations")]
+        assert names == [fn.__name__ for fn in MIGRATIONS]
+
+
+def test_a_failing_migration_leaves_nothing_half_done(
+    db: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    Store(db).close()
+
+    def m999_broken(conn: sqlite3.Connection) -> None:
+        conn.execute("CREATE TABLE notes (id INTEGER PRIMARY KEY)")
+        conn.execute("CREATE TABLE notes (id INTEGER PRIMARY KEY)")  # fails: already exists
+
+    monkeypatch.setattr(store_module, "MIGRATIONS", [*MIGRATIONS, m999_broken])
+    with pytest.raises(StoreError, match="already exists"):
+        Store(db)
+    assert "notes" not in tables(db)
+    monkeypatch.setattr(store_module, "MIGRATIONS", list(MIGRATIONS))
+    Store(db).close()  # the store still opens with the migrations it had
