@@ -158,7 +158,7 @@ def _summary_table(summary: RunSummary, title: str) -> None:
         kinds = ", ".join(f"{k}: {v}" for k, v in sorted(summary.failures.items()))
         err_console.print(f"failures by kind: {kinds}", markup=False)
     if summary.stopped:
-        err_console.print(f"run stopped: {summary.stopped}", markup=False)
+        err_console.print(f"run stopped: {summary.stopped}", markup=False, soft_wrap=True)
 
 
 def _open_out(out: str | None) -> IO[str]:
@@ -248,6 +248,8 @@ def run(
             stream.close()
     if not quiet:
         _summary_table(summary, f"{prompt.ref} · model {endpoint.model}")
+    elif summary.stopped:  # a stopped run is reported even when quiet, on one line
+        err_console.print(f"run stopped: {summary.stopped}", markup=False, soft_wrap=True)
     sys.exit(0 if summary.failed == 0 else 1)
 
 

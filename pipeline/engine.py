@@ -188,6 +188,8 @@ class Summariser:
         self.stop_reason: Failure | None = None
         self._stopped = asyncio.Event()
         self._calls: set[asyncio.Future[Any]] = set()
+        self._confirmed: str | None = None  # the mode a 200 answer has shown to work
+        self._mode_probe: asyncio.Future[None] | None = None  # one request tries a new mode
         self._rng_wait = wait_retry_after_or_backoff(
             initial=self.settings.backoff_initial_s, cap=self.settings.backoff_cap_s
         )
@@ -297,9 +299,36 @@ class Summariser:
         mode: str,
         chars: int,
     ) -> tuple[Any, int]:
-        """One HTTP request: paced by the limiter, cancelled if the run stops meanwhile."""
+        """One HTTP request: paced by the limiter, cancelled if the run stops meanwhile.
+
+        Until a structured-output mode has had a 200 answer, one request at a time tries it:
+        the others wait, so a server that rejects it costs one 400, not one per article.
+        """
+        while self._confirmed != mode and self._mode_probe is not None:
+            await asyncio.wait({self._mode_probe})
         if self.stop_reason is not None:
             raise _Stopped()
+        if MODES.index(mode) < MODES.index(self.mode):  # learnt while this one waited
+            raise _Fallback(f"the server rejects {mode} output")
+        probe: asyncio.Future[None] | None = None
+        if self._confirmed != mode:
+            probe = self._mode_probe = asyncio.get_running_loop().create_future()
+        try:
+            return await self._request_once(req, attempts, budget, purpose, mode, chars)
+        finally:
+            if probe is not None:
+                probe.set_result(None)
+                self._mode_probe = None
+
+    async def _request_once(
+        self,
+        req: dict[str, Any],
+        attempts: list[Attempt],
+        budget: _Budget,
+        purpose: str,
+        mode: str,
+        chars: int,
+    ) -> tuple[Any, int]:
         sent_at = await self.limiter.acquire(self.limiter.estimate(chars, req["max_tokens"]))
         if self.stop_reason is not None:
             self.limiter.release()
@@ -338,6 +367,7 @@ class Summariser:
                 self.limiter.rate_limited(failure.retry_after, sent_at=sent_at)
             log(failure.status_code, failure.kind, failure.message)
             raise
+        self._confirmed = mode
         usage = completion.usage
         self.limiter.observe(
             raw.headers,

@@ -17,10 +17,12 @@ Feedback, in three layers:
    not cover the requests already in flight plus the next one, every sender waits for that
    much to refill (at the announced rate), *before* the server answers 429.
 2. A 429: all senders pause for the server's ``retry-after``, and the rate is cut
-   multiplicatively (x0.7), once per congestion event: 429s for requests sent before the last
-   cut are echoes of the same overload and do not cut again.
-3. Recovery: each success adds 1% of the ceiling back (additive increase, like TCP's AIMD);
-   with no announced ceiling the adaptive ceiling itself then creeps up by 3 RPM per success.
+   multiplicatively (x0.75), once per congestion event: a 429 for a request sent before the
+   last cut, or within ``CUT_COOLDOWN_S`` of it, is an echo of the same overload. With no
+   ceiling known, the first 429 sets one: the send rate of the last two seconds.
+3. Recovery is additive and paced by time, not by request count (like TCP's AIMD): while
+   answers succeed the rate regains 5% of the ceiling per second; once whole, an inferred
+   ceiling keeps growing 5% per second, probing for more.
 
 Each request is charged its estimated tokens: the prompt's length estimate (characters / 4),
 calibrated by the ``usage.prompt_tokens`` that comes back, plus its whole output budget
@@ -37,10 +39,10 @@ from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 
 HEADROOM = 0.98  # pace at 98% of a known ceiling
-DECREASE = 0.7  # multiplicative cut on a 429
-RECOVER = 0.01  # additive recovery of the factor per success
+DECREASE = 0.75  # multiplicative cut on a 429
+CUT_COOLDOWN_S = 1.0  # at most one cut per this long (or per retry-after, if longer)
+RECOVER_PER_S = 0.05  # additive recovery of the factor per second of successes
 MIN_FACTOR = 0.05
-ADAPTIVE_STEP_RPM = 3.0  # growth of an inferred ceiling per success once fully recovered
 _DURATION = re.compile(r"(\d+(?:\.\d+)?)(ms|h|m|s)")
 
 
@@ -110,6 +112,7 @@ class Limiter:
         self._next_tok = 0.0
         self._paused_until = 0.0
         self._last_cut = -1e18
+        self._last_ok: float | None = None
         self._last_tokens = 0
         self._sent: deque[float] = deque(maxlen=512)
         self._probe = probe
@@ -189,10 +192,13 @@ class Limiter:
         if actual_prompt and estimated_prompt:
             ratio = actual_prompt / estimated_prompt
             self.token_ratio = 0.8 * self.token_ratio + 0.2 * min(4.0, max(0.25, ratio))
+        now = self._clock()
+        dt = min(1.0, now - self._last_ok) if self._last_ok is not None else 0.0
+        self._last_ok = now
         if self.factor < 1.0:
-            self.factor = min(1.0, self.factor + RECOVER)
+            self.factor = min(1.0, self.factor + RECOVER_PER_S * dt)
         elif self.adaptive_rpm is not None:
-            self.adaptive_rpm += ADAPTIVE_STEP_RPM
+            self.adaptive_rpm *= 1.0 + RECOVER_PER_S * dt
         self.observe_headers(headers)
 
     def observe_headers(self, headers: Mapping[str, str] | None) -> None:
@@ -237,14 +243,15 @@ class Limiter:
         )
         if sent_at is not None and sent_at <= self._last_cut:
             return  # an echo of the congestion already acted on
-        if sent_at is None and now - self._last_cut < max(1.0, retry_after or 0.0):
+        if now - self._last_cut < max(CUT_COOLDOWN_S, retry_after or 0.0):
             return
         self._last_cut = now
+        self._last_ok = now
         self.stats.cuts += 1
         if not (self.user_rpm or self.server_rpm) and self.adaptive_rpm is None:
-            recent = [t for t in self._sent if t >= now - 5.0]
-            span = max(1.0, now - recent[0]) if recent else 5.0
-            self.adaptive_rpm = max(6.0, len(recent) / span * 60.0)
+            recent = [t for t in self._sent if t >= now - 2.0]
+            age = now - recent[0] if recent else 2.0
+            self.adaptive_rpm = max(6.0, len(recent) / max(0.05, age) * 60.0)
         self.factor = max(MIN_FACTOR, self.factor * DECREASE)
 
     def failed(self) -> None:
