@@ -467,7 +467,8 @@ _NP_STOP = _wordset(
     is are be been has have had will would could should can may might said says say since
     during after before over under into onto across against between among as if when where
     because about around per a an the this these those their its his her our up down out
-    off it they he she we this last next ago earlier later"""
+    off it they he she we this last next ago earlier later more less fewer higher lower
+    bigger smaller greater larger cheaper dearer than"""
 )
 
 
@@ -484,6 +485,9 @@ def _looks_plural(word: str) -> bool:
         and not word.endswith(("ss", "us", "is", "ous"))
         and word.isalpha()
     )
+
+
+_CLAUSE_SEP = re.compile(r"[,;:]\s|\s[—–-]\s|[(—]")
 
 
 def _measure(sentence: str, start: int, end: int) -> str:
@@ -506,15 +510,18 @@ def _measure(sentence: str, start: int, end: int) -> str:
         phrase.pop()
     if phrase and any(c.isalpha() for c in " ".join(phrase)):
         return " ".join(phrase)
-    # The clause around the number (between commas / semicolons).
-    seps = (",", ";", ":", "(", "—")
-    left = max(sentence.rfind(sep, 0, start) for sep in seps)
-    if left >= 0 and len(sentence[left + 1 : start].split()) < 3:
-        left = max(sentence.rfind(sep, 0, left) for sep in seps)
-    rights = [i for i in (sentence.find(sep, end) for sep in (",", ";", ":", "—")) if i >= 0]
-    right = min(rights) if rights else len(sentence)
-    clause = sentence[left + 1 : right].strip(" .")
-    return _trim_words(clause, _MEASURE_MAX) or _trim_words(sentence, _MEASURE_MAX)
+    # The clause around the number: between clause breaks (a comma inside "£38,831"
+    # is not one), at most 10 words before it and 6 after.
+    lefts = [m.end() for m in _CLAUSE_SEP.finditer(sentence, 0, start)]
+    left = lefts[-1] if lefts else 0
+    if len(sentence[left:start].split()) < 3:
+        left = lefts[-2] if len(lefts) >= 2 else 0
+    right_m = _CLAUSE_SEP.search(sentence, end)
+    right = right_m.start() if right_m else len(sentence)
+    before = sentence[left:start].split()[-10:]
+    after = sentence[end:right].split()[:6]
+    clause = " ".join([*before, sentence[start:end].strip(), *after]).strip(" .,;:")
+    return _trim_words(clause, _MEASURE_MAX)
 
 
 def _is_date_number(sentence: str, m: re.Match[str]) -> bool:
@@ -573,7 +580,7 @@ def _clause_source(sentence: str, at: int) -> str | None:
 
 def _figures(sentences: list[_Sentence]) -> list[Figure]:
     out: list[Figure] = []
-    seen: set[tuple[str, str]] = set()
+    seen: set[str] = set()
     for s in sentences:
         if "furniture" in s.flags or "date" in s.flags:
             continue
@@ -593,10 +600,9 @@ def _figures(sentences: list[_Sentence]) -> list[Figure]:
                     sentence_source = _attribution(s.text)
                     sentence_source_done = True
                 source = sentence_source
-            key = (value, measure)
-            if key in seen:
+            if value in seen:  # the same number again is mostly the same thing again
                 continue
-            seen.add(key)
+            seen.add(value)
             out.append({"value": value, "measure": measure, "source": source})
             if len(out) >= 20:
                 return out
@@ -1004,7 +1010,7 @@ _DATE_PATTERNS = re.compile(
             r"\b\d{4}-\d{2}-\d{2}\b",
             r"\b(?:early|late|mid-?)\s?(?:19|20)\d\d\b",
             r"(?<![$£€\d,.])\b(?:19|20)\d\d(?:s)?\b(?![,.]\d|%|\s?(?:bn|m|per|million|billion))",
-            rf"\b(?:last|next|this|on|early|late)\s+(?:{_WEEKDAYS})\b|\b(?:{_WEEKDAYS})\b",
+            rf"\b(?:last|next|this|early|late)\s+(?:{_WEEKDAYS})\b|\b(?:{_WEEKDAYS})\b",
             r"\b(?:last|this|next|earlier this|later this|the previous|the following)\s+"
             r"(?:week|weekend|month|year|season|spring|summer|autumn|winter|decade|century)\b",
             r"\b(?:yesterday|today|tomorrow|tonight)\b",
