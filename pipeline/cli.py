@@ -246,15 +246,15 @@ def run(
     finally:
         if stream is not sys.stdout:
             stream.close()
-    if not quiet:
-        _summary_table(summary, f"{prompt.ref} · model {endpoint.model}")
-    elif summary.stopped:  # a stopped run is reported even when quiet, on one line
-        err_console.print(f"run stopped: {summary.stopped}", markup=False, soft_wrap=True)
     if summary.n == 0:
         raise ConfigError(
             f"no articles found in {' '.join(chosen)} "
             "(looked for .txt, .md, .html, .json and .jsonl files)"
         )
+    if not quiet:
+        _summary_table(summary, f"{prompt.ref} · model {endpoint.model}")
+    elif summary.stopped:  # a stopped run is reported even when quiet, on one line
+        err_console.print(f"run stopped: {summary.stopped}", markup=False, soft_wrap=True)
     sys.exit(0 if summary.failed == 0 else 1)
 
 
