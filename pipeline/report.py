@@ -334,7 +334,7 @@ def render_json(comparison: Comparison) -> str:
 
 
 def _md_cell(s: str) -> str:
-    return html.escape(" ".join(s.split())).replace("|", "\\|")
+    return html.escape(" ".join(s.split()), quote=False).replace("|", "\\|")
 
 
 def _md_table(header: list[str], rows: Iterable[list[str]]) -> list[str]:
@@ -347,7 +347,7 @@ def _md_table(header: list[str], rows: Iterable[list[str]]) -> list[str]:
 def _md_diff(a: ArticleChange) -> str:
     parts = []
     for seg in a.diff:
-        text = html.escape(seg.text)
+        text = html.escape(seg.text, quote=False)
         parts.append(
             text
             if seg.op == "equal"
