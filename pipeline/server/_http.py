@@ -1,0 +1,184 @@
+"""The HTTP/1.1 layer: the small subset clients use (Content-Length or chunked request
+bodies, keep-alive, ``Expect: 100-continue``), served by one asyncio loop in a thread. Every
+response is JSON with a Content-Length."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import threading
+import time
+from dataclasses import dataclass, field
+from email.utils import formatdate
+from typing import TYPE_CHECKING, Any, Literal
+
+from pipeline.server._faults import _error_body
+
+if TYPE_CHECKING:
+    from pipeline.server._config import ServerConfig
+    from pipeline.server._stats import ServerStats
+
+_REASONS = {
+    100: "Continue",
+    200: "OK",
+    400: "Bad Request",
+    401: "Unauthorized",
+    403: "Forbidden",
+    404: "Not Found",
+    408: "Request Timeout",
+    409: "Conflict",
+    413: "Payload Too Large",
+    429: "Too Many Requests",
+    431: "Request Header Fields Too Large",
+    500: "Internal Server Error",
+    503: "Service Unavailable",
+}
+
+
+@dataclass
+class _Reply:
+    status: int = 200
+    payload: Any = None
+    headers: dict[str, str] = field(default_factory=dict)
+    action: Literal["send", "drop", "hang"] = "send"
+    hang_s: float = 0.0
+
+
+async def _read_chunked(reader: asyncio.StreamReader, limit: int) -> bytes | None:
+    parts: list[bytes] = []
+    size_total = 0
+    while True:
+        size = int((await reader.readuntil(b"\r\n")).split(b";")[0].strip(), 16)
+        if size == 0:
+            while (await reader.readuntil(b"\r\n")) != b"\r\n":
+                pass
+            return b"".join(parts)
+        size_total += size
+        if size_total > limit:
+            return None
+        parts.append(await reader.readexactly(size))
+        await reader.readexactly(2)
+
+
+class _HTTPServer:
+    """The HTTP/1.1 layer under :class:`~pipeline.server.FakeOpenAIServer`: the event loop in
+    its thread, connections, request parsing and response writing. A subclass answers each
+    request in ``_route``."""
+
+    host: str
+    port: int
+    config: ServerConfig
+    stats: ServerStats
+    _date: tuple[str, int]
+    _loop: asyncio.AbstractEventLoop | None
+    _stop_evt: asyncio.Event | None
+    _ready: threading.Event
+    _error: BaseException | None
+    _conns: set[asyncio.Task[Any]]
+
+    async def _route(self, method: str, path: str, headers: dict[str, str], raw: bytes) -> _Reply:
+        raise NotImplementedError
+
+    def _run(self) -> None:
+        loop = asyncio.new_event_loop()
+        self._loop = loop
+        try:
+            loop.run_until_complete(self._main())
+        except BaseException as e:  # a bind error: start() re-raises it
+            self._error = e
+        finally:
+            self._ready.set()
+            loop.close()
+
+    async def _main(self) -> None:
+        self._stop_evt = asyncio.Event()
+        server = await asyncio.start_server(
+            self._connection, self.host, self.port, backlog=self.config.backlog
+        )
+        self.port = server.sockets[0].getsockname()[1]
+        self._ready.set()
+        try:
+            await self._stop_evt.wait()
+        finally:
+            server.close()
+            for task in list(self._conns):
+                task.cancel()
+            await asyncio.gather(*self._conns, return_exceptions=True)
+            await server.wait_closed()
+
+    async def _connection(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        task = asyncio.current_task()
+        assert task is not None
+        self._conns.add(task)
+        with self.stats._lock:
+            self.stats.connections += 1
+        try:
+            while await self._one_request(reader, writer):
+                pass
+        except (ConnectionError, asyncio.IncompleteReadError, asyncio.CancelledError):
+            pass
+        finally:
+            self._conns.discard(task)
+            writer.close()
+
+    async def _one_request(
+        self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter
+    ) -> bool:
+        """Serve one request; False when the connection should close."""
+        try:
+            head = await reader.readuntil(b"\r\n\r\n")
+        except asyncio.IncompleteReadError:
+            return False
+        except asyncio.LimitOverrunError:
+            self._write(writer, _Reply(431, _error_body("Request headers too large")), False)
+            return False
+        lines = head.decode("latin-1").split("\r\n")
+        try:
+            method, target, version = lines[0].split(" ", 2)
+        except ValueError:
+            return False
+        headers: dict[str, str] = {}
+        for line in lines[1:]:
+            name, sep, value = line.partition(":")
+            if sep:
+                headers[name.strip().lower()] = value.strip()
+        conn = headers.get("connection", "").lower()
+        keep_alive = conn != "close" if version == "HTTP/1.1" else conn == "keep-alive"
+        if headers.get("expect", "").lower() == "100-continue":
+            writer.write(b"HTTP/1.1 100 Continue\r\n\r\n")
+        if "chunked" in headers.get("transfer-encoding", "").lower():
+            raw = await _read_chunked(reader, self.config.max_body_bytes)
+        else:
+            length = int(headers.get("content-length", "0") or 0)
+            if length > self.config.max_body_bytes:
+                self._write(writer, _Reply(413, _error_body("Request too large")), False)
+                return False
+            raw = await reader.readexactly(length) if length else b""
+        if raw is None:
+            self._write(writer, _Reply(413, _error_body("Request too large")), False)
+            return False
+        path = target.split("?", 1)[0]
+        reply = await self._route(method, path, headers, raw)
+        if reply.action == "hang":
+            await asyncio.sleep(reply.hang_s)
+            return False
+        if reply.action == "drop":
+            return False
+        self._write(writer, reply, keep_alive)
+        await writer.drain()
+        return keep_alive
+
+    def _write(self, writer: asyncio.StreamWriter, reply: _Reply, keep_alive: bool) -> None:
+        data = json.dumps(reply.payload).encode()
+        now = int(time.time())
+        if self._date[1] != now:
+            self._date = (formatdate(now, usegmt=True), now)
+        head = [
+            f"HTTP/1.1 {reply.status} {_REASONS.get(reply.status, 'Unknown')}",
+            "content-type: application/json",
+            f"content-length: {len(data)}",
+            f"date: {self._date[0]}",
+            f"connection: {'keep-alive' if keep_alive else 'close'}",
+        ]
+        head += [f"{k}: {v}" for k, v in {**self.config.canary_headers, **reply.headers}.items()]
+        writer.write(("\r\n".join(head) + "\r\n\r\n").encode("latin-1") + data)
