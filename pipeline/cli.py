@@ -112,8 +112,9 @@ def _engine_options(fn: F) -> F:
         click.option("--force", is_flag=True, help="Ignore stored results and ask again."),
         click.option(
             "--replay",
-            type=click.Path(dir_okay=False),
-            help="Answer every request from this cassette (no network, no key).",
+            type=click.Path(),
+            help="Answer every request from this cassette, or from every cassette in this "
+            "folder (no network, no key).",
         ),
     ]
     for option in reversed(options):

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import hashlib
 import json
 import re
@@ -37,6 +38,7 @@ from tenacity import AsyncRetrying, RetryError, retry_if_exception, stop_after_a
 
 from pipeline import builtin
 from pipeline.articles import Article, BadInput
+from pipeline.cassettes import scrub_text
 from pipeline.client import Endpoint, make_client
 from pipeline.errors import ModelCallError, RunStopped
 from pipeline.prompts import Prompt
@@ -248,6 +250,12 @@ class Summariser:
             req["response_format"] = {"type": "json_object"}
         return req
 
+    def _classify(self, exc: BaseException) -> Failure:
+        """:func:`classify`, with key-like strings and account ids in the server's message
+        redacted: the message reaches the store, the records, the log and reports."""
+        failure = classify(exc, url=self.endpoint.label)
+        return dataclasses.replace(failure, message=scrub_text(failure.message))
+
     def _retryable(self, exc: BaseException) -> bool:
         if isinstance(exc, _Stopped | _Fallback | ModelCallError) or self.stop_reason is not None:
             return False
@@ -357,7 +365,7 @@ class Summariser:
                 raise _Stopped() from None
             raise
         except Exception as exc:
-            failure = classify(exc, url=self.endpoint.label)
+            failure = self._classify(exc)
             if failure.stop_run:
                 self.stop(failure)
             response = getattr(exc, "response", None)
@@ -385,7 +393,7 @@ class Summariser:
     def _failure_error(self, exc: BaseException, attempts: list[Attempt]) -> Exception:
         if isinstance(exc, ModelCallError | _Stopped | _Fallback):
             return exc
-        failure = classify(exc, url=self.endpoint.label)
+        failure = self._classify(exc)
         if failure.replay_miss:
             message = (
                 f"the cassette {self.endpoint.replay} holds no recording of this request "

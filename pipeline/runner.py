@@ -43,10 +43,12 @@ def endpoint_for(options: RunOptions) -> Endpoint:
         raise ConfigError("--replay and --record exclude each other: choose one")
     info: dict[str, Any] = {}
     if options.replay:
-        if not Path(options.replay).is_file():
+        if not Path(options.replay).exists():
             raise ConfigError(
                 f"no cassette at {options.replay}: record one with "
-                f"`summarise run PATH --prompt {options.prompt} --record {options.replay}`"
+                + cassettes.rerecord_command(
+                    options.replay, prompt_ref=options.prompt, model=options.model
+                )
             )
         info = cassettes.cassette_info(options.replay)
     return resolve_endpoint(
@@ -89,7 +91,9 @@ def run(
     if options.replay:
         settings = replace(
             settings,
-            replay_hint=f"`summarise run PATH --prompt {prompt.ref} --record {options.replay}`",
+            replay_hint=cassettes.rerecord_command(
+                options.replay, prompt_ref=prompt.ref, model=endpoint.model
+            ),
         )
     own_store = store is None
     st = store or Store(options.db)
