@@ -1,8 +1,9 @@
 """Recording and replaying HTTP exchanges with vcrpy.
 
 ``summarise run --record FILE`` records every request the SDK makes; ``--replay FILE``
-answers every request from FILE with no network and no key. The same settings serve the
-test suite (``tests/conftest.py``) through :func:`use_cassette`.
+answers every request from FILE (or from every cassette in a folder, read as one) with no
+network and no key. The same settings serve the test suite (``tests/conftest.py``) through
+:func:`use_cassette`, which is the way in: it raises a refused write once vcrpy has unpatched.
 
 - Matching: method, endpoint path and the canonical JSON body (key order ignored), never
   headers or host, so a cassette recorded against one server replays against any base URL.

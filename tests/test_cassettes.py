@@ -622,6 +622,26 @@ def test_runner_replays_twice_in_one_process_as_compare_does(
     assert (first.ok, again.ok, again.cached) == (2, 2, 0)
 
 
+def test_an_article_quoting_a_key_like_string_still_replays(tmp_path: Path) -> None:
+    """Request bodies are scrubbed when recorded *and* when matched, so they still match."""
+    leaked = "sk-proj-" + "Qw3rTy" * 6
+    folder = tmp_path / "articles"
+    folder.mkdir()
+    text = ARTICLE_TEXT.replace("Sarah Jones", f"Sarah Jones, whose key {leaked} leaked,")
+    (folder / "0.txt").write_text(f"Severn floods\n\n{text}\n", encoding="utf-8")
+    path = tmp_path / "run.yaml"
+    recorded = runner.run(
+        iter_articles([str(folder)]),
+        runner.RunOptions(prompt="summarise@v2", model="builtin", record=str(path)),
+    )
+    assert recorded.ok == 1 and leaked not in path.read_text(encoding="utf-8")
+    replayed = runner.run(
+        iter_articles([str(folder)]),
+        runner.RunOptions(prompt="summarise@v2", replay=str(path), db=str(tmp_path / "r.db")),
+    )
+    assert replayed.ok == 1
+
+
 @pytest.fixture
 def recorded_folder(tmp_path: Path) -> tuple[Path, Path]:
     """Two articles and a folder of cassettes: summarise@v1 and summarise@v2 over them."""
