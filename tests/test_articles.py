@@ -232,7 +232,7 @@ def test_stdin_defaults_to_sys_stdin_buffer(monkeypatch: pytest.MonkeyPatch) -> 
     class FakeStdin:
         buffer = io.BytesIO(b"From the real stdin.\n")
 
-    monkeypatch.setattr(articles.sys, "stdin", FakeStdin)
+    monkeypatch.setattr("sys.stdin", FakeStdin)
     (item,) = list(iter_articles(["-"]))
     assert isinstance(item, Article) and item.text == "From the real stdin."
 

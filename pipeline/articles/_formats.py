@@ -1,0 +1,356 @@
+"""Formats: one file's bytes to its items, by format: plain text, Markdown, HTML, JSON and
+JSONL (streamed line by line)."""
+
+from __future__ import annotations
+
+import io
+import json
+import re
+from collections.abc import Iterable, Iterator
+from pathlib import Path
+from typing import Any
+
+from pipeline.articles._article import Item, _bad, _make_article
+from pipeline.articles._decode import _BINARY, _decode, _looks_binary, _Undecodable
+from pipeline.articles._header import _is_header_credit
+from pipeline.articles._normalise import _LINE_BREAKS, _clean_line, _is_furniture
+
+TEXT_FIELDS = ("text", "article", "body", "content", "document")
+_DATE_FIELDS = ("date", "published", "published_at")
+
+
+def _names(spec: str) -> frozenset[str]:
+    return frozenset(spec.split())
+
+
+# -- JSON and JSONL --------------------------------------------------------------------------------
+
+
+def _str_field(obj: dict[str, Any], *names: str) -> str | None:
+    for name in names:
+        value = obj.get(name)
+        if isinstance(value, str) and value.strip():
+            return value.strip()
+        if isinstance(value, int | float) and not isinstance(value, bool):
+            return str(value)
+    return None
+
+
+def _json_kind(value: object) -> str:
+    if isinstance(value, bool):
+        return "a boolean"
+    if isinstance(value, int | float):
+        return "a number"
+    kinds = {str: "a string", list: "a list", dict: "an object", type(None): "null"}
+    return kinds.get(type(value), type(value).__name__)
+
+
+def _from_object(source: str, obj: object, raw: bytes) -> Item:
+    if not isinstance(obj, dict):
+        return _bad(
+            source,
+            raw,
+            f"expected a JSON object, got {_json_kind(obj)}; "
+            'give each article as an object with a "text" field',
+        )
+    text = None
+    for name in TEXT_FIELDS:
+        value = obj.get(name)
+        if isinstance(value, str) and value.strip():
+            text = value
+            break
+    if text is None:
+        return _bad(
+            source,
+            raw,
+            "no article text: none of the fields "
+            + ", ".join(TEXT_FIELDS)
+            + " holds a non-empty string; add one of them",
+        )
+    return _make_article(
+        source,
+        text,
+        title=_str_field(obj, "title", "headline"),
+        date=_str_field(obj, *_DATE_FIELDS),
+        url=_str_field(obj, "url", "link"),
+        external_id=_str_field(obj, "id"),
+    )
+
+
+def _iter_json(source: str, raw: bytes) -> Iterator[Item]:
+    try:
+        text = _decode(raw)
+    except _Undecodable as e:
+        yield _bad(source, raw, e.problem)
+        return
+    if not text.strip():
+        yield _bad(source, raw, "file is empty; add the article or remove the file")
+        return
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as e:
+        yield _bad(
+            source,
+            raw,
+            f"not valid JSON ({e.msg}: line {e.lineno} column {e.colno}); fix the file",
+        )
+        return
+    if isinstance(data, list):
+        if not data:
+            yield _bad(source, raw, "the JSON list is empty; add article objects or remove it")
+        for n, item in enumerate(data, start=1):
+            item_raw = json.dumps(item, sort_keys=True, ensure_ascii=False).encode("utf-8")
+            yield _from_object(f"{source}#{n}", item, item_raw)
+    elif isinstance(data, dict):
+        yield _from_object(source, data, raw)
+    else:
+        yield _bad(
+            source,
+            raw,
+            f"the JSON is {_json_kind(data)}, not an object "
+            'or a list of objects; wrap the article in an object with a "text" field',
+        )
+
+
+def _jsonl_line(source: str, number: int, raw: bytes) -> Item | None:
+    """One JSONL line -> an item; None for a blank line."""
+    where = f"{source}:{number}"
+    try:
+        line = raw.decode("utf-8-sig" if number == 1 else "utf-8")
+    except UnicodeDecodeError as e:
+        return _bad(where, raw, f"line is not valid UTF-8 ({e.reason}); fix the line or remove it")
+    if not line.strip():
+        return None
+    try:
+        obj = json.loads(line)
+    except json.JSONDecodeError as e:
+        return _bad(
+            where,
+            raw,
+            f"line is not valid JSON ({e.msg}: column {e.colno}); fix the line or remove it",
+        )
+    return _from_object(where, obj, raw)
+
+
+def _iter_jsonl_lines(source: str, stream: Iterable[bytes], first: int = 1) -> Iterator[Item]:
+    seen = False
+    for number, raw in enumerate(stream, start=first):
+        item = _jsonl_line(source, number, raw)
+        if item is not None:
+            seen = True
+            yield item
+    if not seen and first == 1:
+        yield _bad(source, None, "file is empty (no JSON lines); add articles or remove the file")
+
+
+def _iter_jsonl(source: str, path: Path) -> Iterator[Item]:
+    with path.open("rb") as f:
+        head = f.read(8192)
+        if _looks_binary(head):
+            yield _bad(source, head, _BINARY)
+            return
+        f.seek(0)
+        yield from _iter_jsonl_lines(source, f)
+
+
+# -- plain text and Markdown -----------------------------------------------------------------------
+
+
+def _text_article(source: str, raw: bytes, text: str) -> Item:
+    return _make_article(source, text)
+
+
+_FRONT_MATTER = re.compile(r"\A---[ \t]*\n(?P<body>.*?\n)---[ \t]*\n", re.DOTALL)
+_MD_RULES: tuple[tuple[re.Pattern[str], str], ...] = tuple(
+    (re.compile(p, re.MULTILINE), r)
+    for p, r in (
+        (r"<!--.*?-->", ""),
+        (r"^ {0,3}(?:```|~~~).*$", ""),
+        (r"^ {0,3}\[[^\]]+\]:[ \t]*\S+.*$", ""),
+        (r"!\[[^\]]*\]\([^)]*\)|!\[[^\]]*\]\[[^\]]*\]", ""),
+        (r"\[([^\]]+)\]\([^)]*\)", r"\1"),
+        (r"\[([^\]]+)\]\[[^\]]*\]", r"\1"),
+        (r"<(https?://[^>\s]+)>", r"\1"),
+        (r"^ {0,3}(?:[-*_][ \t]*){3,}$", ""),
+        (r"^ {0,3}#{1,6}[ \t]+(.*?)(?:[ \t]+#+)?[ \t]*$", r"\1"),
+        (r"^ {0,3}(?:=+|-+)[ \t]*$", ""),
+        (r"^ {0,3}(?:> ?)+", ""),
+        (r"^ {0,3}[-*+][ \t]+", ""),
+        (r"(\*\*|__)(?=\S)(.+?)(?<=\S)\1", r"\2"),
+        (r"(?<![\w*])\*(?=\S)(.+?)(?<=\S)\*(?![\w*])", r"\1"),
+        (r"(?<![\w_])_(?=\S)(.+?)(?<=\S)_(?![\w_])", r"\1"),
+        (r"`+([^`\n]+)`+", r"\1"),
+    )
+)
+
+
+def _markdown_article(source: str, raw: bytes, text: str) -> Item:
+    meta: dict[str, str] = {}
+    text = _LINE_BREAKS.sub("\n", text.lstrip("\ufeff"))
+    m = _FRONT_MATTER.match(text)
+    if m:
+        for line in m.group("body").splitlines():
+            key, sep, value = line.partition(":")
+            if sep and value.strip():
+                meta[key.strip().lower()] = value.strip().strip("\"'")
+        text = text[m.end() :]
+    title = meta.get("title")
+    lines = text.split("\n")
+    first = next((n for n, line in enumerate(lines) if line.strip()), None)
+    if first is not None and title is None:
+        head = lines[first].strip()
+        if re.match(r"#\s", head):
+            title = head.lstrip("#").strip().rstrip("#").strip()
+            lines = lines[first + 1 :]
+        elif first + 1 < len(lines) and re.fullmatch(r" {0,3}=+\s*", lines[first + 1]):
+            title = head
+            lines = lines[first + 2 :]
+    body = "\n".join(lines)
+    for pattern, repl in _MD_RULES:
+        body = pattern.sub(repl, body)
+    if title:
+        for pattern, repl in _MD_RULES:
+            title = pattern.sub(repl, title)
+    return _make_article(
+        source,
+        body,
+        title=title or None,
+        date=meta.get("date") or meta.get("published"),
+        url=meta.get("url"),
+        find_title=not title,
+    )
+
+
+# -- HTML ------------------------------------------------------------------------------------------
+
+_HTML_DROP = tuple(
+    _names("script style nav header footer aside form noscript template iframe svg button")
+)
+_HTML_BLOCKS = _names(
+    "address article blockquote dd div dl dt figcaption figure h1 h2 h3 h4 h5 h6 hr li main ol p "
+    "pre section table tbody td th thead tr ul"
+)
+
+
+def _html_article(source: str, raw: bytes, text: str) -> Item:
+    from bs4 import BeautifulSoup
+    from bs4.element import NavigableString, Tag
+
+    soup = BeautifulSoup(text, "html.parser")
+
+    def attr(tag: Tag | None, name: str) -> str | None:
+        if tag is None:
+            return None
+        value = tag.get(name)
+        if isinstance(value, list):
+            value = " ".join(value)
+        return value.strip() or None if isinstance(value, str) else None
+
+    def meta(key: str) -> str | None:
+        found = soup.find("meta", attrs={"property": key}) or soup.find("meta", attrs={"name": key})
+        return attr(found if isinstance(found, Tag) else None, "content")
+
+    articles = [t for t in soup.find_all("article") if isinstance(t, Tag)]
+    root: Tag | None = None
+    if articles:
+        root = max(articles, key=lambda t: len(t.get_text()))
+    if root is None:
+        found = soup.find("main") or soup.find("body")
+        root = found if isinstance(found, Tag) else None
+
+    h1 = (root.find("h1") if root is not None else None) or soup.find("h1")
+    title_tag = soup.find("title")
+    title = None
+    if isinstance(h1, Tag):
+        title = _clean_line(h1.get_text(" ")) or None
+    if title is None and isinstance(title_tag, Tag):
+        title = _clean_line(title_tag.get_text(" ")) or None
+
+    time_tag = (root.find("time", attrs={"datetime": True}) if root is not None else None) or (
+        soup.find("time", attrs={"datetime": True})
+    )
+    date = attr(time_tag if isinstance(time_tag, Tag) else None, "datetime") or meta(
+        "article:published_time"
+    )
+    canonical = soup.find("link", attrs={"rel": "canonical"})
+    url = attr(canonical if isinstance(canonical, Tag) else None, "href") or meta("og:url")
+
+    container: Tag = root if root is not None else soup
+    for tag in container.find_all(_HTML_DROP):
+        if isinstance(tag, Tag):
+            tag.decompose()
+    for tag in container.find_all("figcaption"):
+        if isinstance(tag, Tag) and _is_credit_text(_clean_line(tag.get_text(" "))):
+            tag.decompose()
+    if isinstance(h1, Tag) and h1.parent is not None and title is not None:
+        h1.decompose()
+    # A dateline on its own (not inside a sentence) is metadata, not text.
+    inline = ("p", "li", "span", "a", "em", "strong", "b", "i")
+    if (
+        isinstance(time_tag, Tag)
+        and time_tag.parent is not None
+        and time_tag.parent.name not in inline
+    ):
+        time_tag.decompose()
+
+    parts: list[str] = []
+
+    def walk(node: Tag) -> None:
+        for child in node.children:
+            if isinstance(child, Tag):
+                if child.name == "br":
+                    parts.append("\n")
+                elif child.name in _HTML_BLOCKS:
+                    parts.append("\n\n")
+                    walk(child)
+                    parts.append("\n\n")
+                else:
+                    walk(child)
+            elif type(child) is NavigableString:
+                parts.append(re.sub(r"\s+", " ", str(child)))
+
+    walk(container)
+    return _make_article(source, "".join(parts), title=title, date=date, url=url, find_title=False)
+
+
+def _is_credit_text(text: str) -> bool:
+    return not text or _is_furniture(text) or _is_header_credit(text)
+
+
+# -- one file, any format --------------------------------------------------------------------------
+
+_PARSERS = {
+    ".md": _markdown_article,
+    ".markdown": _markdown_article,
+    ".html": _html_article,
+    ".htm": _html_article,
+}
+
+
+def load_article_text(source: str, raw: bytes, *, suffix: str = ".txt") -> Iterator[Item]:
+    """Turn the bytes of one file (of the format ``suffix`` names) into its items.
+
+    Handles every format except streamed JSONL files (JSONL bytes are split into lines here).
+    """
+    if not raw.strip():
+        yield _bad(source, raw, "file is empty (or only whitespace); add the text or remove it")
+        return
+    suffix = suffix.lower()
+    if suffix == ".json":
+        yield from _iter_json(source, raw)
+        return
+    if suffix == ".jsonl":
+        if _looks_binary(raw):
+            yield _bad(source, raw, _BINARY)
+            return
+        yield from _iter_jsonl_lines(source, io.BytesIO(raw))
+        return
+    try:
+        text = _decode(raw)
+    except _Undecodable as e:
+        yield _bad(source, raw, e.problem)
+        return
+    if not text.strip():
+        yield _bad(source, raw, "file is empty (or only whitespace); add the text or remove it")
+        return
+    yield _PARSERS.get(suffix, _text_article)(source, raw, text)
