@@ -1,7 +1,7 @@
 """Pacing requests under requests-per-minute and tokens-per-minute ceilings.
 
-Requests are spaced evenly (a GCRA-style schedule with no burst allowance), so a run never
-sends a minute's worth of requests at t=0. The ceiling in force is the smallest of:
+Requests are spaced evenly (a GCRA-style schedule whose only burst allowance is
+``TOLERANCE_S``, 5 ms), so a run never sends a minute's worth of requests at t=0. The ceiling in force is the smallest of:
 
 - the user's ``--rpm`` / ``--tpm`` (none unless given),
 - the limits the server announces in ``x-ratelimit-limit-*`` headers,
@@ -39,6 +39,10 @@ from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 
 HEADROOM = 0.98  # pace at 98% of a known ceiling
+#: how far the schedule may run ahead of the clock before a sender sleeps: waits shorter than
+#: this are not slept (the schedule still advances, so the rate holds), so a generous ceiling
+#: (e.g. the 1,000,000 RPM a server without limits announces) costs no sub-millisecond sleeps
+TOLERANCE_S = 0.005
 DECREASE = 0.75  # multiplicative cut on a 429
 CUT_COOLDOWN_S = 1.0  # at most one cut per this long (or per retry-after, if longer)
 RECOVER_PER_S = 0.05  # additive recovery of the factor per second of successes
@@ -166,7 +170,7 @@ class Limiter:
             slot = max(slot, self._next_tok)
             self._next_tok = slot + tokens * 60.0 / tpm
         wait = slot - now
-        if wait > 0:
+        if wait > TOLERANCE_S:
             self.stats.waited_s += wait
             await self._sleep(wait)
         self.stats.requests += 1
