@@ -149,11 +149,6 @@ class _Budget:
         return self.total - self.used
 
 
-def _cancelling() -> int:
-    task = asyncio.current_task()
-    return task.cancelling() if task is not None else 0
-
-
 class Summariser:
     """Turns one article into one record with one prompt version on one endpoint.
 
@@ -190,7 +185,9 @@ class Summariser:
         self.pricer = pricer if pricer is not None else _default_pricer()
         self.stop_reason: Failure | None = None
         self._stopped = asyncio.Event()
-        self._calls: set[asyncio.Future[Any]] = set()
+        self._calls: set[asyncio.Task[Any]] = set()  # tasks awaiting an HTTP answer
+        self._cancelled: set[asyncio.Task[Any]] = set()  # ... that stop() cancelled
+        self._slots = asyncio.Semaphore(max(1, self.settings.concurrency))  # requests in flight
         self._confirmed: str | None = None  # the mode a 200 answer has shown to work
         self._mode_probe: asyncio.Future[None] | None = None  # one request tries a new mode
         self._rng_wait = wait_retry_after_or_backoff(
@@ -204,8 +201,9 @@ class Summariser:
             return
         self.stop_reason = failure
         self._stopped.set()
-        for call in list(self._calls):
-            call.cancel()
+        for task in list(self._calls):
+            self._cancelled.add(task)
+            task.cancel()
 
     async def _sleep(self, seconds: float) -> None:
         """``asyncio.sleep`` that ends with :class:`_Stopped` as soon as the run stops."""
@@ -338,9 +336,18 @@ class Summariser:
         mode: str,
         chars: int,
     ) -> tuple[Any, int]:
-        sent_at = await self.limiter.acquire(self.limiter.estimate(chars, req["max_tokens"]))
+        """One HTTP request. A concurrency slot is held from pacing to the last byte of the
+        answer only: building the request, parsing, validating, scoring and storing happen
+        outside it, so ``--concurrency`` requests stay in flight at the server."""
+        await self._slots.acquire()
+        try:
+            sent_at = await self.limiter.acquire(self.limiter.estimate(chars, req["max_tokens"]))
+        except BaseException:
+            self._slots.release()
+            raise
         if self.stop_reason is not None:
             self.limiter.release()
+            self._slots.release()
             raise _Stopped()
         budget.used += 1
         started = time.perf_counter()
@@ -351,21 +358,32 @@ class Summariser:
                 Attempt(len(attempts) + 1, purpose, mode, status, kind, message, None, 0, 0, ms)
             )
 
-        call = asyncio.ensure_future(
-            self.client.chat.completions.with_raw_response.create(**_sdk_arguments(req))
-        )
-        self._calls.add(call)
+        # awaited in this task (no task of its own: one loop hop fewer each way, which under
+        # load is a whole turn of the ready queue); stop() cancels this task while it waits here
+        task = asyncio.current_task()
+        assert task is not None
+        self._calls.add(task)
         try:
             try:
-                raw = await call
+                raw = await self.client.chat.completions.with_raw_response.create(
+                    **_sdk_arguments(req)
+                )
             finally:
-                self._calls.discard(call)
+                self._calls.discard(task)
                 self.limiter.release()
+                self._slots.release()
+            await asyncio.sleep(0)  # let the next request go out before parsing this answer
             completion = raw.parse()
         except asyncio.CancelledError:
-            if call.cancelled() and self.stop_reason is not None and not _cancelling():
-                log(None, self.stop_reason.kind, "cancelled in flight: the run stopped")
-                raise _Stopped() from None
+            if task in self._cancelled:
+                self._cancelled.discard(task)
+                if task.uncancel() == 0:  # only stop() cancelled it: end as a stopped article
+                    log(
+                        None,
+                        self.stop_reason.kind if self.stop_reason else "http_error",
+                        "cancelled in flight: the run stopped",
+                    )
+                    raise _Stopped() from None
             raise
         except Exception as exc:
             failure = self._classify(exc)
@@ -695,7 +713,6 @@ async def run_batch(
     # take it out of the cyclic GC's full collections, which would otherwise walk it again
     # every few thousand articles (about 40 ms each, a third of the engine's own CPU time).
     gc.freeze()
-    sem = asyncio.Semaphore(max(1, settings.concurrency))
     window = max(256, settings.concurrency * 16)
     pending: deque[asyncio.Task[Record]] = deque()
     working: dict[str, asyncio.Task[Record]] = {}  # cache key -> the task asking the model
@@ -721,20 +738,19 @@ async def run_batch(
                 return hit
         working[key] = me
         attempts: list[Attempt] = []
-        try:
-            async with sem:
-                if summariser.stop_reason is not None:
-                    rec = summariser.stopped_record(item)
-                elif summariser.endpoint.is_builtin and len(item.text) > _max_chars():
-                    rec = summariser._record(item, status="failed")
-                    rec.error = {
-                        "kind": "too_long",
-                        "last_output": None,
-                        "message": f"{item.source}: {len(item.text)} characters; the built-in "
-                        f"model accepts at most {_max_chars()} (split the article)",
-                    }
-                else:
-                    rec, attempts = await summariser.summarise(item, attempts=attempts)
+        try:  # the summariser bounds the requests in flight; the window bounds the articles
+            if summariser.stop_reason is not None:
+                rec = summariser.stopped_record(item)
+            elif summariser.endpoint.is_builtin and len(item.text) > _max_chars():
+                rec = summariser._record(item, status="failed")
+                rec.error = {
+                    "kind": "too_long",
+                    "last_output": None,
+                    "message": f"{item.source}: {len(item.text)} characters; the built-in "
+                    f"model accepts at most {_max_chars()} (split the article)",
+                }
+            else:
+                rec, attempts = await summariser.summarise(item, attempts=attempts)
         finally:
             if working.get(key) is me:
                 del working[key]

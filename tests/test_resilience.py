@@ -540,7 +540,7 @@ def test_kill_9_mid_run_then_the_same_command_finishes_the_batch(tmp_path: Path)
     # nothing finished before the kill was asked again; everything else exactly once
     assert not finished & set(second)
     assert all(second[f"ART-{i:03d}"] == 1 for i in range(n) if f"ART-{i:03d}" not in finished)
-    assert sum(first.values()) - len(finished) <= 4  # at most the requests then in flight
+    assert max(first.values()) == 1  # and nothing was asked twice before the kill
     cached = {f"ART-{i:03d}" for i, r in enumerate(records) if r["cached"]}
     assert cached == finished
 
