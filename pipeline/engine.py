@@ -715,6 +715,7 @@ async def run_batch(
     # Undone when the run ends, so nothing frozen here outlives it uncollectable.
     gc.freeze()
     window = max(256, settings.concurrency * 16)
+    active = asyncio.Semaphore(2 * max(1, settings.concurrency))
     pending: deque[asyncio.Task[Record]] = deque()
     working: dict[str, asyncio.Task[Record]] = {}  # cache key -> the task asking the model
     done_ok: set[str] = set()  # with --force: keys answered in this run (the store has them)
@@ -751,7 +752,8 @@ async def run_batch(
                     f"model accepts at most {_max_chars()} (split the article)",
                 }
             else:
-                rec, attempts = await summariser.summarise(item, attempts=attempts)
+                async with active:
+                    rec, attempts = await summariser.summarise(item, attempts=attempts)
         finally:
             if working.get(key) is me:
                 del working[key]
