@@ -87,7 +87,13 @@ class ServerProcess:
             args += ["--rpm", str(rpm)]
         if tpm:
             args += ["--tpm", str(tpm)]
-        self.config = {"latency_s": latency, "jitter_s": jitter, "rpm": rpm, "tpm": tpm, "burst_window_s": burst}
+        self.config = {
+            "latency_s": latency,
+            "jitter_s": jitter,
+            "rpm": rpm,
+            "tpm": tpm,
+            "burst_window_s": burst,
+        }
         self.proc = subprocess.Popen(args, cwd=REPO, stdout=subprocess.PIPE, text=True)
         assert self.proc.stdout is not None
         line = self.proc.stdout.readline().strip()

@@ -9,14 +9,22 @@ For each input, in order, the engine yields exactly one :class:`~pipeline.record
    :mod:`pipeline.retry` (one layer, tenacity); an answer that is not JSON or breaks the
    schema is *re-asked* with the validation errors (a separate, bounded loop); a server
    that rejects ``json_schema`` output is asked again in ``json_object`` mode, then with the
-   schema in the prompt alone, and the mode that works is remembered for the run;
-   ``finish_reason: length`` gets one retry with a doubled output budget.
+   schema in the prompt alone, and the mode that works is remembered for the run (until a
+   mode has had a 200 answer, one request at a time tries it); ``finish_reason: length``
+   gets one retry with a doubled output budget. Every request counts against
+   ``--max-attempts`` and leaves an attempt row with the mode it used.
 4. Each result is committed to the store as soon as it finishes (crash-safe), then
-   emitted in input order.
+   emitted in input order. An input whose article is already being asked waits for that
+   answer and is served from the store: no article is asked twice in a run.
+
+Pacing is :class:`~pipeline.ratelimit.Limiter`'s; ``--concurrency`` bounds the requests in
+flight (a slot is held from pacing to the answer's last byte), and at most twice that many
+articles are in progress at once, while the input is read lazily through a bounded window.
 
 A failure that concerns every article (bad key, exhausted quota, unknown model, unreachable
-endpoint) stops the run: work in flight ends and every remaining article is recorded as
-failed with that reason, so the same command resumes the batch later.
+endpoint) stops the run at once: requests in flight are cancelled, waits end, nothing more
+is sent, and every remaining article is recorded as failed with that reason, so the same
+command resumes the batch later.
 """
 
 from __future__ import annotations

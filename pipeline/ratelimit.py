@@ -1,7 +1,8 @@
 """Pacing requests under requests-per-minute and tokens-per-minute ceilings.
 
 Requests are spaced evenly (a GCRA-style schedule whose only burst allowance is
-``TOLERANCE_S``, 5 ms), so a run never sends a minute's worth of requests at t=0. The ceiling in force is the smallest of:
+``TOLERANCE_S``, 5 ms), so a run never sends a minute's worth of requests at t=0. The ceiling
+in force is the smallest of:
 
 - the user's ``--rpm`` / ``--tpm`` (none unless given),
 - the limits the server announces in ``x-ratelimit-limit-*`` headers,
