@@ -462,7 +462,9 @@ class Summariser:
             record.mode = mode
             if self.scorer is not None and self.settings.check_faithfulness:
                 try:
-                    record.checks = await asyncio.to_thread(self.scorer, article.text, summary)
+                    # the model saw the title too: a headline that repeats it is supported
+                    seen = f"{article.title}\n\n{article.text}" if article.title else article.text
+                    record.checks = await asyncio.to_thread(self.scorer, seen, summary)
                 except Exception as exc:  # a check annotates a record, never fails it
                     record.checks = {
                         "faithfulness": None,
