@@ -7,6 +7,7 @@ handler (:class:`Server`) answers from a script and keeps every request body it 
 from __future__ import annotations
 
 import asyncio
+import time
 import json
 from collections.abc import Callable, Iterable
 from dataclasses import replace
@@ -207,6 +208,22 @@ def test_valid_first_answer() -> None:
     assert [m["role"] for m in body["messages"]] == ["system", "user"]
     assert body["messages"][0]["content"] == V2.system
     assert "<article>\nHeavy rain fell across the county on Monday.\n</article>" in last_user(body)
+
+
+def test_the_scorer_sees_the_title_and_its_time_is_not_latency() -> None:
+    seen: list[str] = []
+
+    def slow_scorer(source: str, summary: Any) -> dict[str, Any]:
+        seen.append(source)
+        time.sleep(0.4)  # a check far slower than the mocked model call
+        return {"faithfulness": 0.5, "unsupported": []}
+
+    s = summariser(Server(answer()))
+    s.scorer = slow_scorer
+    record, _ = summarise(s)
+    assert seen == ["Title 0\n\nHeavy rain fell across the county on Monday."]
+    assert record.checks == {"faithfulness": 0.5, "unsupported": []}
+    assert record.latency_ms is not None and record.latency_ms < 400
 
 
 def test_schema_invalid_then_valid_is_reasked_with_the_errors() -> None:
