@@ -155,6 +155,8 @@ def classify(exc: BaseException, *, url: str = "") -> Failure:
             return Failure(
                 "http_error", f"HTTP {status}: {message}", False, False, status, fallback=True
             )
+        if code == "article_too_short":  # the built-in model's word for an unusable article
+            return Failure("bad_input", f"HTTP {status}: {message}", False, False, status)
         if code == "context_length_exceeded" or "maximum context length" in low:
             return Failure("too_long", f"HTTP {status}: {message}", False, False, status)
         if status == 404:

@@ -105,6 +105,14 @@ CASES: list[tuple[str, BaseException, str, bool, bool, bool]] = [
         False,
         False,
     ),
+    (
+        "article-too-short",
+        status_error(400, "article is empty or too short", code="article_too_short"),
+        "bad_input",
+        False,
+        False,
+        False,
+    ),
     ("read-timeout", timeout_error(httpx2.ReadTimeout("")), "timeout", True, False, False),
     ("connect-timeout", timeout_error(httpx2.ConnectTimeout("")), "timeout", True, False, True),
     (
