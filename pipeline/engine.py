@@ -151,6 +151,7 @@ class _Budget:
     def __init__(self, total: int) -> None:
         self.total = total
         self.used = 0
+        self.first_sent: float | None = None  # when the article's first request went out
 
     @property
     def left(self) -> int:
@@ -359,6 +360,8 @@ class Summariser:
             raise _Stopped()
         budget.used += 1
         started = time.perf_counter()
+        if budget.first_sent is None:
+            budget.first_sent = started
 
         def log(status: int | None, kind: str, message: str) -> None:
             ms = int((time.perf_counter() - started) * 1000)
@@ -452,13 +455,13 @@ class Summariser:
         """One article to one record; ``variables`` fill further prompt slots (the judge's
         ``{{summary}}``). ``attempts``, when given, receives every attempt as it happens."""
         attempts = attempts if attempts is not None else []
-        usage = {"prompt_tokens": 0, "completion_tokens": 0}
         started = time.perf_counter()
         answered: float | None = None
+        budget = _Budget(self.settings.max_attempts)
         record = self._record(article, status="failed")
         try:
-            summary, mode = await self._ask(article, attempts, usage, variables)
-            answered = time.perf_counter()  # latency is the model's, not the check's
+            summary, mode = await self._ask(article, attempts, budget, variables)
+            answered = time.perf_counter()
             record.status = "ok"
             record.summary = summary
             record.mode = mode
@@ -482,7 +485,10 @@ class Summariser:
             "prompt_tokens": sum(a.prompt_tokens for a in attempts),
             "completion_tokens": sum(a.completion_tokens for a in attempts),
         }
-        record.latency_ms = int(((answered or time.perf_counter()) - started) * 1000)
+        # the model's latency: first request sent to last answer, retries and backoff included;
+        # not the wait for a concurrency slot or the pace, and not the faithfulness check
+        first = budget.first_sent or started
+        record.latency_ms = max(0, int(((answered or time.perf_counter()) - first) * 1000))
         if self.pricer is not None and (
             record.usage["prompt_tokens"] or record.usage["completion_tokens"]
         ):
@@ -512,12 +518,11 @@ class Summariser:
         self,
         article: Article,
         attempts: list[Attempt],
-        usage: dict[str, int],
+        budget: _Budget,
         variables: dict[str, str] | None = None,
     ) -> tuple[dict[str, Any], str]:
         """The re-ask / fallback / budget loop around :meth:`_send` (which owns transport
         retries). Only a 200 answer's text ever enters the conversation."""
-        budget = _Budget(self.settings.max_attempts)
         base = self.prompt.render(
             article.text,
             title=article.title,
