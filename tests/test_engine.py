@@ -7,8 +7,8 @@ handler (:class:`Server`) answers from a script and keeps every request body it 
 from __future__ import annotations
 
 import asyncio
-import time
 import json
+import time
 from collections.abc import Callable, Iterable
 from dataclasses import replace
 from pathlib import Path
