@@ -1,150 +1,34 @@
-"""The batch engine: every article through the prompt, the model, validation and the store.
-
-For each input, in order, the engine yields exactly one :class:`~pipeline.records.Record`:
-
-1. A :class:`~pipeline.articles.BadInput` becomes a failed record (``bad_input``).
-2. A result already stored for the same article, prompt hash, schema hash, model and
-   parameters is reused with no model call (``cached: true``) unless ``force``.
-3. Otherwise :class:`Summariser` asks the model. Transport failures are retried by
-   :mod:`pipeline.retry` (one layer, tenacity); an answer that is not JSON or breaks the
-   schema is *re-asked* with the validation errors (a separate, bounded loop); a server
-   that rejects ``json_schema`` output is asked again in ``json_object`` mode, then with the
-   schema in the prompt alone, and the mode that works is remembered for the run (until a
-   mode has had a 200 answer, one request at a time tries it); ``finish_reason: length``
-   gets one retry with a doubled output budget. Every request counts against
-   ``--max-attempts`` and leaves an attempt row with the mode it used.
-4. Each result is committed to the store as soon as it finishes (crash-safe), then
-   emitted in input order. An input whose article is already being asked waits for that
-   answer and is served from the store: no article is asked twice in a run.
-
-Pacing is :class:`~pipeline.ratelimit.Limiter`'s; ``--concurrency`` bounds the requests in
-flight (a slot is held from pacing to the answer's last byte), and at most twice that many
-articles are in progress at once, while the input is read lazily through a bounded window.
-
-A failure that concerns every article (bad key, exhausted quota, unknown model, unreachable
-endpoint) stops the run at once: requests in flight are cancelled, waits end, nothing more
-is sent, and every remaining article is recorded as failed with that reason, so the same
-command resumes the batch later.
-"""
+"""One article to one record: :class:`Summariser` (requests, transport retries, re-asks,
+structured-output fallbacks, a grown output budget on truncation, stopping the run)."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
 import dataclasses
-import gc
-import hashlib
 import json
 import re
 import time
-from collections import deque
-from collections.abc import AsyncIterator, Callable, Iterable, Iterator
-from dataclasses import dataclass, field
+from collections.abc import Callable
 from typing import Any
 
 from openai import AsyncOpenAI
 from tenacity import AsyncRetrying, RetryError, retry_if_exception, stop_after_attempt
 
 from pipeline import builtin
-from pipeline.articles import Article, BadInput
+from pipeline.articles import Article
 from pipeline.cassettes import scrub_text
 from pipeline.client import Endpoint, make_client
+from pipeline.engine._defaults import _default_pricer, _default_scorer
+from pipeline.engine._settings import MAX_OUTPUT_TOKENS_CAP, MODES, RunSettings
+from pipeline.engine._wire import _schema_instructions, _sdk_arguments, extract_json
 from pipeline.errors import ModelCallError, RunStopped
 from pipeline.prompts import Prompt
 from pipeline.ratelimit import Limiter
 from pipeline.records import Record
 from pipeline.retry import Failure, classify, wait_retry_after_or_backoff
 from pipeline.schemas import Schema, load_schema
-from pipeline.store import Attempt, Store
-
-MODES = ("json_schema", "json_object", "prompt")
-MAX_OUTPUT_TOKENS_CAP = 16_000
-
-
-@dataclass(frozen=True)
-class RunSettings:
-    concurrency: int = 8
-    rpm: float | None = None
-    tpm: float | None = None
-    max_attempts: int = 6  # HTTP requests per article, retries, re-asks and fallbacks included
-    max_reasks: int = 2
-    force: bool = False
-    backoff_initial_s: float = 0.5  # transport retries: full jitter over initial * 2**n ...
-    backoff_cap_s: float = 20.0  # ... capped here; a server's retry-after overrides both
-    check_faithfulness: bool = True
-    replay_hint: str | None = None  # the command that would record a missing replay
-
-
-@dataclass
-class RunSummary:
-    run_id: int = 0
-    n: int = 0
-    ok: int = 0
-    failed: int = 0
-    cached: int = 0
-    prompt_tokens: int = 0
-    completion_tokens: int = 0
-    seconds: float = 0.0
-    failures: dict[str, int] = field(default_factory=dict)
-    stopped: str | None = None
-
-    def add(self, record: Record) -> None:
-        self.n += 1
-        if record.status == "ok":
-            self.ok += 1
-        else:
-            self.failed += 1
-            kind = (record.error or {}).get("kind", "unknown")
-            self.failures[kind] = self.failures.get(kind, 0) + 1
-        if record.cached:
-            self.cached += 1
-        else:
-            self.prompt_tokens += record.usage.get("prompt_tokens", 0)
-            self.completion_tokens += record.usage.get("completion_tokens", 0)
-
-
-def cache_key(article_id: str, prompt: Prompt, schema: Schema, model: str) -> str:
-    material = json.dumps(
-        {
-            "article": article_id,
-            "prompt": prompt.sha256,
-            "schema": schema.sha256,
-            "model": model,
-            "parameters": prompt.parameters,
-        },
-        sort_keys=True,
-    )
-    return hashlib.sha256(material.encode()).hexdigest()
-
-
-def extract_json(text: str) -> Any:
-    """Parse JSON from a model's answer: plain, in a ``` fence, or the first ``{...}`` block."""
-    text = text.strip()
-    try:
-        return json.loads(text)
-    except ValueError:
-        pass
-    fence = re.search(r"```(?:json)?\s*\n(.*?)\n\s*```", text, re.DOTALL)
-    if fence:
-        try:
-            return json.loads(fence.group(1))
-        except ValueError:
-            pass
-    start = text.find("{")
-    if start >= 0:
-        try:
-            obj, _ = json.JSONDecoder().raw_decode(text[start:])
-            return obj
-        except ValueError:
-            pass
-    raise ValueError("the answer holds no JSON object")
-
-
-def _schema_instructions(schema: Schema) -> str:
-    return (
-        "\n\nAnswer with one JSON object only (no prose, no code fence) that matches this "
-        "JSON Schema:\n" + json.dumps(schema.strict, ensure_ascii=False)
-    )
+from pipeline.store import Attempt
 
 
 class _Budget:
@@ -644,173 +528,9 @@ class Summariser:
             ]
 
 
-def _sdk_arguments(req: dict[str, Any]) -> dict[str, Any]:
-    """``req`` as SDK arguments, ``response_format`` passed through ``extra_body``: the same
-    JSON on the wire, but the SDK does not walk the whole JSON Schema through its typed-param
-    transform on every request (about 0.1 ms of CPU per request, 7% of a request's cost)."""
-    if "response_format" not in req:
-        return req
-    args = {k: v for k, v in req.items() if k != "response_format"}
-    args["extra_body"] = {"response_format": req["response_format"]}
-    return args
-
-
 class _Stopped(Exception):
     """The run was stopped by another article's failure."""
 
 
 class _Fallback(Exception):
     """The server rejected this structured-output mode."""
-
-
-def _default_scorer() -> Callable[[str, dict[str, Any]], dict[str, Any]] | None:
-    try:
-        from pipeline import faithfulness
-    except ImportError:
-        return None
-
-    def score(source: str, summary: dict[str, Any]) -> dict[str, Any]:
-        r = faithfulness.score(source, summary)
-        return {"faithfulness": round(r.faithfulness, 4), "unsupported": list(r.unsupported)}
-
-    return score
-
-
-def _default_pricer() -> Callable[[str, int, int], float | None] | None:
-    try:
-        from pipeline import prices
-    except ImportError:
-        return None
-    table = prices.load_prices(None)
-
-    def price(model: str, pt: int, ct: int) -> float | None:
-        return prices.cost_usd(table, model, pt, ct)
-
-    return price
-
-
-# -- the batch ---------------------------------------------------------------------------------
-
-Item = Article | BadInput
-
-
-def _bad_record(item: BadInput, summariser: Summariser) -> Record:
-    rec = Record(
-        article_id=item.id,
-        source=item.source,
-        title=None,
-        prompt=summariser.prompt.name,
-        prompt_version=summariser.prompt.version,
-        prompt_sha256=summariser.prompt.sha256,
-        schema=summariser.schema.name,
-        model=summariser.endpoint.model,
-        status="failed",
-        error={"kind": item.kind, "message": item.message, "last_output": None},
-    )
-    return rec
-
-
-async def run_batch(
-    items: Iterable[Item],
-    summariser: Summariser,
-    store: Store,
-    *,
-    run_id: int,
-    on_record: Callable[[Record], None] | None = None,
-) -> AsyncIterator[Record]:
-    """Yield one record per input, in input order, committing each as it finishes.
-
-    The input is consumed lazily: at most ``window`` articles are held at once (running,
-    waiting for a request slot, or finished and waiting for their turn in input order), so
-    memory stays flat however long the input is. Two inputs with the same cache key never
-    ask the model twice: the later one waits for the earlier and is served from the store.
-    """
-    settings = summariser.settings
-    # Everything alive now (modules, the SDK's type machinery, the client) lives for the run:
-    # take it out of the cyclic GC's full collections, which would otherwise walk it again
-    # every few thousand articles (about 40 ms each, a third of the engine's own CPU time).
-    # Undone when the run ends, so nothing frozen here outlives it uncollectable.
-    gc.freeze()
-    window = max(256, settings.concurrency * 16)
-    active = asyncio.Semaphore(2 * max(1, settings.concurrency))
-    pending: deque[asyncio.Task[Record]] = deque()
-    working: dict[str, asyncio.Task[Record]] = {}  # cache key -> the task asking the model
-    done_ok: set[str] = set()  # with --force: keys answered in this run (the store has them)
-
-    async def one(position: int, item: Item) -> Record:
-        if isinstance(item, BadInput):
-            rec = _bad_record(item, summariser)
-            store.save_result(run_id, position, "bad:" + item.id, rec)
-            return rec
-        key = cache_key(item.id, summariser.prompt, summariser.schema, summariser.endpoint.model)
-        me = asyncio.current_task()
-        assert me is not None
-        while (earlier := working.get(key)) is not None and earlier is not me:
-            await asyncio.wait({earlier})  # the same article is being asked: reuse its answer
-        if not settings.force or key in done_ok:
-            hit = store.cached(key)
-            if hit is not None:
-                hit.cached = True
-                hit.source = item.source
-                hit.title = item.title
-                store.save_result(run_id, position, key, hit)
-                return hit
-        working[key] = me
-        attempts: list[Attempt] = []
-        try:  # the summariser bounds the requests in flight; the window bounds the articles
-            if summariser.stop_reason is not None:
-                rec = summariser.stopped_record(item)
-            elif summariser.endpoint.is_builtin and len(item.text) > _max_chars():
-                rec = summariser._record(item, status="failed")
-                rec.error = {
-                    "kind": "too_long",
-                    "last_output": None,
-                    "message": f"{item.source}: {len(item.text)} characters; the built-in "
-                    f"model accepts at most {_max_chars()} (split the article)",
-                }
-            else:
-                async with active:
-                    rec, attempts = await summariser.summarise(item, attempts=attempts)
-        finally:
-            if working.get(key) is me:
-                del working[key]
-        store.save_result(run_id, position, key, rec, attempts)
-        if settings.force and rec.status == "ok":
-            done_ok.add(key)
-        return rec
-
-    async def pop() -> Record:
-        rec = await pending.popleft()
-        if on_record:
-            on_record(rec)
-        return rec
-
-    try:
-        for position, item in enumerate(items):
-            pending.append(asyncio.ensure_future(one(position, item)))
-            while len(pending) >= window:
-                yield await pop()
-        while pending:
-            yield await pop()
-    finally:
-        for task in pending:  # only when the consumer stops early or the run is cancelled
-            task.cancel()
-        gc.unfreeze()
-
-
-def _max_chars() -> int:
-    from pipeline import extractive
-
-    return int(extractive.MAX_ARTICLE_CHARS)
-
-
-def iter_sync(agen: AsyncIterator[Record]) -> Iterator[Record]:  # pragma: no cover - helper
-    loop = asyncio.new_event_loop()
-    try:
-        while True:
-            try:
-                yield loop.run_until_complete(agen.__anext__())
-            except StopAsyncIteration:
-                return
-    finally:
-        loop.close()
