@@ -255,6 +255,8 @@ def test_different_sources_keep_their_own_figures() -> None:
     figures = _figures(text)
     assert figures["12,000"]["source"] == "Ukraine"
     assert figures["11,000"]["source"] == "Seoul"
+    # the contrasted figure counts the same thing, not the clause around it
+    assert figures["11,000"]["measure"] == figures["12,000"]["measure"] == "soldiers"
 
 
 # --------------------------------------------------------------------------- quotes

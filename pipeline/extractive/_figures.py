@@ -64,6 +64,11 @@ _CLAUSE_SEP = re.compile(r"[,;:]\s|\s[—–-]\s|[(—]")
 
 def _measure(sentence: str, start: int, end: int) -> str:
     """What a number counts: the noun phrase after it, else the clause around it."""
+    return _noun_phrase(sentence, end) or _clause(sentence, start, end)
+
+
+def _noun_phrase(sentence: str, end: int) -> str | None:
+    """The noun phrase right after a number ("3,000 additional soldiers"), if there is one."""
     tail = sentence[end:]
     phrase: list[str] = []
     for tok in re.finditer(r"[^\s,;:.!?()“”\"]+|[,;:.!?()“”\"]", tail):
@@ -82,6 +87,11 @@ def _measure(sentence: str, start: int, end: int) -> str:
         phrase.pop()
     if phrase and any(c.isalpha() for c in " ".join(phrase)):
         return " ".join(phrase)
+    return None
+
+
+def _clause(sentence: str, start: int, end: int) -> str:
+    """The clause around a number, for a number no noun follows."""
     # The clause around the number: between clause breaks (a comma inside "£38,831"
     # is not one), at most 10 words before it and 6 after.
     lefts = [m.end() for m in _CLAUSE_SEP.finditer(sentence, 0, start)]
@@ -158,15 +168,25 @@ def _figures(sentences: list[_Sentence]) -> list[Figure]:
             continue
         sentence_source: str | None = None
         sentence_source_done = False
+        counted: str | None = None  # what the sentence's last figure with a noun counts
         for m in _NUMBER.finditer(s.text):
             if _is_date_number(s.text, m):
                 continue
             value = m.group(0).strip()
             if len(value) > 60:
                 continue
-            measure = _measure(s.text, m.start(), m.end())
             # A contrast ("..., while Seoul's estimate was 11,000") gives each side its own source.
             source = _clause_source(s.text, m.start())
+            noun = _noun_phrase(s.text, m.end())
+            if noun is not None:
+                counted = noun
+                measure = noun
+            elif counted is not None and source is not None:
+                # "12,000 soldiers ..., while Seoul's estimate was 11,000": another source's
+                # figure for the same thing
+                measure = counted
+            else:
+                measure = _clause(s.text, m.start(), m.end())
             if source is None:
                 if not sentence_source_done:
                     sentence_source = _attribution(s.text)
