@@ -698,6 +698,9 @@ def test_an_independent_fault_server_gives_the_clean_runs_results(
         else:  # only a kind these faults can cause, after the whole budget
             assert got.error is not None
             assert got.error["kind"] in ("rate_limited", "http_error", "schema_invalid")
-            assert got.attempts == 8
+            if got.error["kind"] == "schema_invalid":  # re-asks are bounded before the budget
+                assert got.attempts <= 8
+            else:  # a transport fault fails only when the whole budget is spent
+                assert got.attempts == 8
     assert sum(r.status == "ok" for r in faulty) >= len(items) - 1
     assert all(mix_server.faults[k] > 0 for k in ("429", "500", "drop", "schema"))
