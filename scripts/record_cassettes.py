@@ -5,7 +5,8 @@ No provider is reachable from CI, so the cassettes are recorded from a real HTTP
 with the project's own OpenAI-compatible server (``pipeline.server.FakeOpenAIServer`` on
 127.0.0.1, answering with the built-in model) through the real command line::
 
-    OPENAI_API_KEY=sk-dummy-... summarise run seeds/ --prompt summarise@V --model builtin \\
+    OPENAI_API_KEY=local-recording-server-dummy-key \\
+        summarise run seeds/ --prompt summarise@V --model builtin \\
         --base-url http://127.0.0.1:PORT/v1 --record cassettes/runs/summarise-V.yaml
 
 The records therefore say ``"model": "builtin"``: it is the built-in model, served over HTTP.
@@ -35,7 +36,7 @@ from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 RUNS = Path("cassettes") / "runs"
-DUMMY_KEY = "sk-dummy-key-for-the-local-recording-server"
+DUMMY_KEY = "local-recording-server-dummy-key"
 PORT = 18765
 
 

@@ -211,6 +211,17 @@ def test_no_cassette_holds_anything_key_like(path: Path) -> None:
     assert found == [], f"{path.relative_to(REPO)} holds key-like strings: {found}"
 
 
+@pytest.mark.parametrize(
+    "path",
+    sorted(p for p in (REPO / "cassettes").rglob("*") if p.is_file() and p.suffix != ".yaml"),
+    ids=lambda p: str(p.relative_to(REPO)),
+)
+def test_nothing_else_under_cassettes_holds_anything_key_like(path: Path) -> None:
+    """The folder's README and any other file: even a documented dummy key must not look real."""
+    found = find_secrets(path.read_text(encoding="utf-8"))
+    assert found == [], f"{path.relative_to(REPO)} holds key-like strings: {found}"
+
+
 @pytest.mark.parametrize("path", SHIPPED, ids=lambda p: str(p.relative_to(REPO)))
 def test_shipped_cassettes_keep_no_identifying_headers(path: Path) -> None:
     for it in _interactions(path):
