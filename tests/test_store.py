@@ -9,10 +9,10 @@ from pathlib import Path
 
 import pytest
 
-from pipeline import store as store_module
 from pipeline.errors import StoreError
 from pipeline.records import Record
 from pipeline.store import MIGRATIONS, Attempt, Store, default_db_path
+from pipeline.store import _migrations as store_module
 
 
 def record(status: str = "ok", headline: str = "Rivers rise", **extra: object) -> Record:

@@ -24,76 +24,14 @@ import os
 import sqlite3
 import threading
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from pipeline.errors import StoreError
 from pipeline.records import Record, utc_now
-
-MIGRATIONS: list[Callable[[sqlite3.Connection], None]] = []
-
-
-def migration(fn: Callable[[sqlite3.Connection], None]) -> Callable[[sqlite3.Connection], None]:
-    MIGRATIONS.append(fn)
-    return fn
-
-
-def _run_script(db: sqlite3.Connection, script: str) -> None:
-    """Run ``;``-separated DDL statement by statement, inside the caller's transaction."""
-    for statement in script.split(";"):
-        if statement.strip():
-            db.execute(statement)
-
-
-@migration
-def m001_initial(db: sqlite3.Connection) -> None:
-    _run_script(
-        db,
-        """
-        CREATE TABLE runs (
-            id INTEGER PRIMARY KEY,
-            started_at TEXT NOT NULL,
-            finished_at TEXT,
-            command TEXT NOT NULL,
-            prompt TEXT, prompt_version TEXT, prompt_sha256 TEXT,
-            model TEXT, endpoint TEXT, settings TEXT,
-            n_articles INTEGER DEFAULT 0, n_ok INTEGER DEFAULT 0,
-            n_failed INTEGER DEFAULT 0, n_cached INTEGER DEFAULT 0
-        );
-        CREATE TABLE results (
-            id INTEGER PRIMARY KEY,
-            run_id INTEGER NOT NULL REFERENCES runs(id),
-            position INTEGER NOT NULL,
-            cache_key TEXT NOT NULL,
-            article_id TEXT NOT NULL,
-            status TEXT NOT NULL,
-            record TEXT NOT NULL,
-            created_at TEXT NOT NULL,
-            UNIQUE (run_id, position)
-        );
-        CREATE INDEX results_cache ON results (cache_key, status);
-        CREATE TABLE attempts (
-            id INTEGER PRIMARY KEY,
-            run_id INTEGER NOT NULL REFERENCES runs(id),
-            cache_key TEXT NOT NULL,
-            article_id TEXT NOT NULL,
-            n INTEGER NOT NULL,
-            purpose TEXT NOT NULL,
-            mode TEXT,
-            status_code INTEGER,
-            outcome TEXT NOT NULL,
-            error TEXT,
-            raw_output TEXT,
-            prompt_tokens INTEGER DEFAULT 0,
-            completion_tokens INTEGER DEFAULT 0,
-            latency_ms INTEGER DEFAULT 0,
-            created_at TEXT NOT NULL
-        );
-        CREATE INDEX attempts_key ON attempts (cache_key);
-        """,
-    )
+from pipeline.store import _migrations
 
 
 def default_db_path() -> Path:
@@ -153,13 +91,13 @@ class Store:
         db = self._db
         db.execute("CREATE TABLE IF NOT EXISTS _migrations (name TEXT PRIMARY KEY)")
         if {r[0] for r in db.execute("SELECT name FROM _migrations")} >= {
-            fn.__name__ for fn in MIGRATIONS
+            fn.__name__ for fn in _migrations.MIGRATIONS
         }:
             return
         db.execute("BEGIN IMMEDIATE")  # one process migrates; the others wait, then see it done
         try:
             done = {r[0] for r in db.execute("SELECT name FROM _migrations")}
-            for fn in MIGRATIONS:
+            for fn in _migrations.MIGRATIONS:
                 if fn.__name__ not in done:
                     fn(db)
                     db.execute("INSERT INTO _migrations VALUES (?)", (fn.__name__,))

@@ -1,0 +1,169 @@
+"""What the commands share: the error console, the one-line failure, the engine options,
+the output stream, the progress bar and the end-of-run table."""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import IO, Any, TypeVar
+
+import click
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from pipeline.engine import RunSettings, RunSummary
+from pipeline.errors import ConfigError, SummariseError
+
+F = TypeVar("F", bound=Callable[..., Any])
+err_console = Console(stderr=True, highlight=False)
+
+
+def _fail(message: str, code: int = 2) -> None:
+    err_console.print(f"summarise: error: {message}", markup=False, soft_wrap=True)
+    sys.exit(code)
+
+
+def _reader_gone() -> None:
+    """stdout's reader went away (``summarise run | head``): stop quietly, as Unix tools do.
+
+    Finished articles are already stored. stdout is pointed at /dev/null so that Python's
+    final flush does not raise again on the way out.
+    """
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError, AttributeError):  # no real file descriptor (tests)
+        pass
+    sys.exit(1)
+
+
+class _Group(click.Group):
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except SummariseError as exc:
+            _fail(exc.message, exc.exit_code)
+        except KeyboardInterrupt:
+            _fail("interrupted: finished articles are stored; run the same command to resume", 130)
+        except BrokenPipeError:
+            _reader_gone()
+        except (click.exceptions.Exit, click.ClickException, SystemExit):
+            raise
+        except Exception as exc:  # an unexpected bug: one line, the traceback only on request
+            if os.environ.get("SUMMARISE_DEBUG"):
+                raise
+            _fail(f"unexpected {type(exc).__name__}: {exc} (set SUMMARISE_DEBUG=1 for details)", 1)
+
+
+def _engine_options(fn: F) -> F:
+    options = [
+        click.option(
+            "--model",
+            help="Model name; 'builtin' for the offline baseline "
+            "(default: builtin unless OPENAI_API_KEY or OPENAI_BASE_URL is set).",
+        ),
+        click.option("--base-url", help="OpenAI-compatible endpoint (default: OPENAI_BASE_URL)."),
+        click.option(
+            "--db",
+            type=click.Path(dir_okay=False),
+            help="SQLite store (default: $SUMMARISE_HOME/summarise.db).",
+        ),
+        click.option("--concurrency", type=click.IntRange(1, 1000), default=8, show_default=True),
+        click.option(
+            "--rpm",
+            type=click.FloatRange(min=0, min_open=True),
+            help="Requests per minute ceiling (default: none).",
+        ),
+        click.option(
+            "--tpm",
+            type=click.FloatRange(min=0, min_open=True),
+            help="Tokens per minute ceiling (default: none).",
+        ),
+        click.option(
+            "--max-attempts",
+            type=click.IntRange(1, 50),
+            default=6,
+            show_default=True,
+            help="HTTP requests per article: retries, re-asks and fallbacks included.",
+        ),
+        click.option(
+            "--timeout",
+            type=click.FloatRange(min=0, min_open=True),
+            default=60.0,
+            show_default=True,
+            help="Seconds per request.",
+        ),
+        click.option("--force", is_flag=True, help="Ignore stored results and ask again."),
+        click.option(
+            "--replay",
+            type=click.Path(),
+            help="Answer every request from this cassette, or from every cassette in this "
+            "folder (no network, no key).",
+        ),
+    ]
+    for option in reversed(options):
+        fn = option(fn)
+    return fn
+
+
+def _settings(kw: dict[str, Any]) -> RunSettings:
+    return RunSettings(
+        concurrency=kw["concurrency"],
+        rpm=kw["rpm"],
+        tpm=kw["tpm"],
+        max_attempts=kw["max_attempts"],
+        force=kw["force"],
+    )
+
+
+def _check_paths(paths: tuple[str, ...]) -> list[str]:
+    chosen = list(paths) or ["seeds"]
+    for p in chosen:
+        if p != "-" and not Path(p).exists():
+            hint = " (the default is seeds/ in the project folder)" if not paths else ""
+            raise ConfigError(f"no such file or folder: {p}{hint}")
+    return chosen
+
+
+def _summary_table(summary: RunSummary, title: str) -> None:
+    table = Table(title=title, title_justify="left", show_edge=False)
+    for col in ("articles", "ok", "failed", "cached", "tokens in", "tokens out", "time"):
+        table.add_column(col, justify="right")
+    table.add_row(
+        str(summary.n),
+        str(summary.ok),
+        str(summary.failed),
+        str(summary.cached),
+        f"{summary.prompt_tokens:,}",
+        f"{summary.completion_tokens:,}",
+        f"{summary.seconds:.1f}s",
+    )
+    err_console.print(table)
+    if summary.failures:
+        kinds = ", ".join(f"{k}: {v}" for k, v in sorted(summary.failures.items()))
+        err_console.print(f"failures by kind: {kinds}", markup=False)
+    if summary.stopped:
+        err_console.print(f"run stopped: {summary.stopped}", markup=False, soft_wrap=True)
+
+
+def _open_out(out: str | None) -> IO[str]:
+    if out is None or out == "-":
+        return sys.stdout
+    Path(out).parent.mkdir(parents=True, exist_ok=True)
+    return open(out, "w", encoding="utf-8")  # noqa: SIM115 - closed by the caller
+
+
+def _progress(enabled: bool) -> Progress | None:
+    if not enabled:
+        return None
+    return Progress(
+        TextColumn("[progress.description]{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=err_console,
+        transient=True,
+    )

@@ -1,0 +1,137 @@
+"""`summarise compare`."""
+
+from __future__ import annotations
+
+import re
+import sys
+from pathlib import Path
+from typing import Any
+
+import click
+from rich.console import Console
+
+from pipeline import prompts, runner
+from pipeline.articles import BadInput, iter_articles
+from pipeline.cli import cli
+from pipeline.cli._common import (
+    _check_paths,
+    _engine_options,
+    _settings,
+    err_console,
+)
+from pipeline.engine import RunSummary
+from pipeline.errors import ConfigError
+
+_VERSION_ARG = re.compile(r"^[A-Za-z0-9_.-]+@v\d+$")
+
+
+@cli.command()
+@click.argument("args", nargs=-1, metavar="A B [C ...] [PATH ...]")
+@click.option(
+    "--references",
+    type=click.Path(dir_okay=False),
+    help="JSONL of reference summaries (id/article_id/source + reference) for ROUGE.",
+)
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["table", "md", "html", "json"]),
+    default="table",
+    show_default=True,
+)
+@click.option("--out", type=click.Path(dir_okay=False), help="Write the report here.")
+@click.option(
+    "--prices",
+    type=click.Path(dir_okay=False),
+    help="JSON/YAML price table (USD per 1M tokens) overriding the built-in one.",
+)
+@click.option(
+    "--fail-on-regression",
+    "gate",
+    multiple=True,
+    metavar="METRIC",
+    help="Exit 1 when a candidate is worse than A on METRIC beyond the 95% CI.",
+)
+@click.option("--seed", type=int, default=0, show_default=True, help="Bootstrap seed.")
+@_engine_options
+def compare(
+    args: tuple[str, ...],
+    references: str | None,
+    fmt: str,
+    out: str | None,
+    prices: str | None,
+    gate: tuple[str, ...],
+    seed: int,
+    **kw: Any,
+) -> None:
+    """Run prompt versions A, B, ... over the same articles and compare them.
+
+    A and B are NAME@VERSION (e.g. summarise@v1 summarise@v2); the articles come from PATHS
+    (default seeds/). Results already stored are reused; only what is missing is run.
+    """
+    from pipeline import compare as cmp
+    from pipeline import report
+    from pipeline.prices import load_prices
+
+    refs = [a for a in args if _VERSION_ARG.match(a)]
+    paths = tuple(a for a in args if not _VERSION_ARG.match(a))
+    if len(refs) < 2:
+        raise ConfigError(
+            "compare needs two prompt versions, e.g. "
+            "`summarise compare summarise@v1 summarise@v2 seeds/`"
+        )
+    if len(set(refs)) != len(refs):
+        raise ConfigError(
+            f"the same version is given twice ({' '.join(refs)}): compare two different versions"
+        )
+    for r in refs:
+        prompts.load_prompt(r)  # unknown prompt/version or an edited release: exit 2 now
+    for g in gate:
+        if g not in cmp.METRIC_BY_KEY:
+            raise ConfigError(
+                f"unknown metric {g!r} for --fail-on-regression; choose one of: "
+                + ", ".join(cmp.METRIC_BY_KEY)
+            )
+    price_table = load_prices(prices)
+    ref_texts = cmp.load_references(references) if references else None
+    chosen = _check_paths(paths)
+    items = list(iter_articles(chosen))
+    if not items:
+        raise ConfigError(f"no articles found in {' '.join(chosen)}")
+    options = runner.RunOptions(
+        model=kw["model"],
+        base_url=kw["base_url"],
+        db=kw["db"],
+        replay=kw["replay"],
+        timeout=kw["timeout"],
+        settings=_settings(kw),
+    )
+
+    def done(ref: str, s: RunSummary) -> None:
+        err_console.print(
+            f"{ref}: {s.ok} ok, {s.failed} failed, {s.cached} from the store ({s.seconds:.1f}s)",
+            markup=False,
+        )
+
+    runs = runner.run_versions(refs, items, options, on_done=done)
+    sources = {i.id: i.text for i in items if not isinstance(i, BadInput)}
+    comparison = cmp.build_comparison(
+        runs, sources=sources, references=ref_texts, prices=price_table, seed=seed
+    )
+    failing = [g for g in gate if cmp.fails_gate(comparison, g)]
+    if fmt == "table" and out is None:
+        report.render_table(comparison, Console(highlight=False))
+    else:
+        text = report.render(comparison, fmt)
+        if out:
+            Path(out).parent.mkdir(parents=True, exist_ok=True)
+            Path(out).write_text(text, encoding="utf-8")
+            err_console.print(f"wrote {out}", markup=False)
+        else:
+            click.echo(text, nl=False)
+    if failing:
+        err_console.print(
+            f"regression on {', '.join(failing)}: failing as asked (--fail-on-regression)",
+            markup=False,
+        )
+        sys.exit(1)

@@ -1,0 +1,100 @@
+"""`summarise run`."""
+
+from __future__ import annotations
+
+import sys
+from typing import Any
+
+import click
+
+from pipeline import runner
+from pipeline.articles import iter_articles
+from pipeline.cli import cli
+from pipeline.cli._common import (
+    _check_paths,
+    _engine_options,
+    _open_out,
+    _progress,
+    _settings,
+    _summary_table,
+    err_console,
+)
+from pipeline.errors import ConfigError
+from pipeline.records import Record
+
+
+@cli.command()
+@click.argument("paths", nargs=-1)
+@click.option(
+    "--prompt",
+    "prompt_ref",
+    default="summarise",
+    show_default=True,
+    help="NAME@VERSION (default: newest version of summarise).",
+)
+@click.option("--out", type=click.Path(dir_okay=False), help="JSONL output (default: stdout).")
+@_engine_options
+@click.option(
+    "--record",
+    type=click.Path(dir_okay=False),
+    help="Record every HTTP exchange into this cassette (scrubbed of secrets).",
+)
+@click.option("--quiet", "-q", is_flag=True, help="No progress bar or summary table.")
+def run(
+    paths: tuple[str, ...],
+    prompt_ref: str,
+    out: str | None,
+    record: str | None,
+    quiet: bool,
+    **kw: Any,
+) -> None:
+    """Summarise every article in PATHS (files, folders, JSONL, '-' for stdin; default seeds/)."""
+    chosen = _check_paths(paths)
+    options = runner.RunOptions(
+        prompt=prompt_ref,
+        model=kw["model"],
+        base_url=kw["base_url"],
+        db=kw["db"],
+        replay=kw["replay"],
+        record=record,
+        timeout=kw["timeout"],
+        settings=_settings(kw),
+    )
+    prompt, endpoint = runner.prepare(options)
+    if not prompt.locked:
+        err_console.print(
+            f"note: {prompt.ref} is an unreleased draft (not in prompts/lock)", markup=False
+        )
+    stream = _open_out(out)
+    progress = _progress(not quiet and err_console.is_terminal)
+    try:
+        write = runner.write_records(stream)
+        task = (
+            progress.add_task(f"{prompt.ref} on {endpoint.model}", total=None) if progress else None
+        )
+
+        def emit(record: Record) -> None:
+            write(record)
+            if progress is not None and task is not None:
+                progress.advance(task)
+
+        if progress:
+            progress.start()
+        try:
+            summary = runner.run(iter_articles(chosen), options, on_record=emit)
+        finally:
+            if progress:
+                progress.stop()
+    finally:
+        if stream is not sys.stdout:
+            stream.close()
+    if summary.n == 0:
+        raise ConfigError(
+            f"no articles found in {' '.join(chosen)} "
+            "(looked for .txt, .md, .html, .json and .jsonl files)"
+        )
+    if not quiet:
+        _summary_table(summary, f"{prompt.ref} · model {endpoint.model}")
+    elif summary.stopped:  # a stopped run is reported even when quiet, on one line
+        err_console.print(f"run stopped: {summary.stopped}", markup=False, soft_wrap=True)
+    sys.exit(0 if summary.failed == 0 else 1)
