@@ -1,7 +1,7 @@
 """Running a prompt version over articles: the library behind ``summarise run`` and ``compare``.
 
 :func:`run` resolves the prompt, schema and endpoint, opens the store, wraps the run in a
-cassette when asked (``replay`` / ``record``), and drives :func:`pipeline.engine.run_batch`,
+cassette when asked (``replay`` / ``record``), and drives :func:`pipeline.engine.run_live`,
 writing each record to ``out`` as soon as its turn in input order comes.
 """
 
@@ -18,7 +18,7 @@ from typing import IO, Any
 from pipeline import cassettes
 from pipeline.articles import Article, BadInput, iter_articles
 from pipeline.client import Endpoint, resolve_endpoint
-from pipeline.engine import Item, RunSettings, RunSummary, Summariser, run_batch
+from pipeline.engine import Item, RunSettings, RunSummary, Summariser, run_live
 from pipeline.errors import ConfigError
 from pipeline.prompts import Prompt, load_prompt
 from pipeline.records import Record
@@ -117,7 +117,7 @@ def run(
     async def go() -> None:
         summariser = Summariser(prompt, endpoint, settings=settings)
         try:
-            async for record in run_batch(items, summariser, st, run_id=run_id):
+            async for record in run_live(items, summariser, st, run_id=run_id):
                 summary.add(record)
                 if on_record:
                     on_record(record)

@@ -20,7 +20,7 @@ from openai import AsyncOpenAI
 
 from pipeline.articles import Article, BadInput, article_id
 from pipeline.client import Endpoint
-from pipeline.engine import RunSettings, Summariser, cache_key, extract_json, run_batch
+from pipeline.engine import RunSettings, Summariser, cache_key, extract_json, run_live
 from pipeline.prompts import Prompt, load_prompt
 from pipeline.records import Record
 from pipeline.schemas import load_schema
@@ -157,7 +157,7 @@ def run(s: Summariser, items: Iterable[Article | BadInput], store: Store) -> lis
     async def go() -> list[Record]:
         run_id = store.start_run("run", prompt=s.prompt, model=s.endpoint.model)
         try:
-            return [r async for r in run_batch(items, s, store, run_id=run_id)]
+            return [r async for r in run_live(items, s, store, run_id=run_id)]
         finally:
             await s.client.close()
 

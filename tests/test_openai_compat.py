@@ -31,7 +31,7 @@ from pipeline import cassettes
 from pipeline.articles import Article, article_id
 from pipeline.cli import cli
 from pipeline.client import Endpoint
-from pipeline.engine import RunSettings, Summariser, run_batch
+from pipeline.engine import RunSettings, Summariser, run_live
 from pipeline.prompts import load_prompt
 from pipeline.records import Record
 from pipeline.schemas import Schema
@@ -300,7 +300,7 @@ def _batch(path: Path, tmp_path: Path, n: int) -> tuple[list[Record], int]:
         run_id = store.start_run("run", prompt=s.prompt, model=s.endpoint.model)
         try:
             return [
-                r async for r in run_batch([article(i) for i in range(n)], s, store, run_id=run_id)
+                r async for r in run_live([article(i) for i in range(n)], s, store, run_id=run_id)
             ]
         finally:
             await s.client.close()

@@ -1,4 +1,4 @@
-"""The batch engine: every article through the prompt, the model, validation and the store.
+"""The engine: every article through the prompt, the model, validation and the store.
 
 For each input, in order, the engine yields exactly one :class:`~pipeline.records.Record`:
 
@@ -24,7 +24,7 @@ articles are in progress at once, while the input is read lazily through a bound
 A failure that concerns every article (bad key, exhausted quota, unknown model, unreachable
 endpoint) stops the run at once: requests in flight are cancelled, waits end, nothing more
 is sent, and every remaining article is recorded as failed with that reason, so the same
-command resumes the batch later.
+command resumes the run later.
 
 Modules
 -------
@@ -32,13 +32,13 @@ Modules
 cap), ``_wire`` (the schema text for the prompt-only modes, request bodies as SDK arguments,
 :func:`extract_json`), ``_defaults`` (the default faithfulness scorer and pricer, imported
 lazily), ``_summariser`` (:class:`Summariser`: one article to one record, step 3 and the
-run stop) and ``_batch`` (:func:`run_batch`, :func:`cache_key`, :class:`RunSummary`, ``Item``:
+run stop) and ``_live`` (:func:`run_live`, :func:`cache_key`, :class:`RunSummary`, ``Item``:
 steps 1, 2 and 4, the window and the input order).
 """
 
 from __future__ import annotations
 
-from pipeline.engine._batch import Item, RunSummary, cache_key, iter_sync, run_batch
+from pipeline.engine._live import Item, RunSummary, cache_key, iter_sync, run_live
 from pipeline.engine._settings import MAX_OUTPUT_TOKENS_CAP, MODES, RunSettings
 from pipeline.engine._summariser import Summariser
 from pipeline.engine._wire import extract_json
@@ -53,5 +53,5 @@ __all__ = [
     "cache_key",
     "extract_json",
     "iter_sync",
-    "run_batch",
+    "run_live",
 ]

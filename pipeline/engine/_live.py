@@ -1,4 +1,4 @@
-"""The batch: every input to one record, in input order, through a bounded window, with
+"""The live run: every input to one record, in input order, through a bounded window, with
 reuse of stored results (:func:`cache_key`) and :class:`RunSummary`'s tally."""
 
 from __future__ import annotations
@@ -79,7 +79,7 @@ def _bad_record(item: BadInput, summariser: Summariser) -> Record:
     return rec
 
 
-async def run_batch(
+async def run_live(
     items: Iterable[Item],
     summariser: Summariser,
     store: Store,
