@@ -35,6 +35,13 @@ class Record:
     cached: bool = False
     created_at: str = field(default_factory=utc_now)
     mode: str | None = None  # structured-output mode that produced it
+    # what the article says about itself (pages, feeds, JSON fields), None where unknown
+    url: str | None = None
+    published: str | None = None  # ISO 8601 date or date-time, as the source gives it
+    author: str | None = None
+    site_name: str | None = None
+    # the article_id of the earlier copy of the same story whose summary this one reuses
+    duplicate_of: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)

@@ -120,8 +120,8 @@ async def run_live(
             hit = store.cached(key)
             if hit is not None:
                 hit.cached = True
-                hit.source = item.source
-                hit.title = item.title
+                hit.source, hit.title, hit.url = item.source, item.title, item.url
+                hit.published, hit.author, hit.site_name = item.date, item.author, item.site_name
                 store.save_result(run_id, position, key, hit)
                 return hit
         working[key] = me

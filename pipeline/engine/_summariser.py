@@ -396,6 +396,10 @@ class Summariser:
             schema=self.schema.name,
             model=self.endpoint.model,
             status=status,
+            url=article.url,
+            published=article.date,
+            author=article.author,
+            site_name=article.site_name,
         )
 
     async def _ask(
