@@ -45,7 +45,7 @@ import yaml
 from pipeline.errors import ConfigError
 
 DEFAULT_TAKEN = "2025-08"
-DEFAULT_SOURCE = "https://openai.com/api/pricing/"
+DEFAULT_SOURCE = "openai.com/api/pricing"
 DEFAULT_NOTE = (
     f"OpenAI list prices, standard tier, USD per 1M tokens, taken {DEFAULT_TAKEN} from "
     f"{DEFAULT_SOURCE}; editable: pass --prices FILE to override"

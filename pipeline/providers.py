@@ -347,7 +347,7 @@ ERROR_RULES: tuple[ErrorRule, ...] = (
             "add more credits",
             "out of credits",
             "payment required",
-            "billing",
+            "check your plan and billing",
             "balance is too low",
             "requires more credits",
         ),
