@@ -18,6 +18,7 @@ nothing here reads the environment at import time.
 
 from __future__ import annotations
 
+import ipaddress
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -73,6 +74,20 @@ def safe_url(url: str) -> str:
     return urlunsplit((parts.scheme, host, parts.path, "", ""))
 
 
+def is_local(url: str) -> bool:
+    """A loopback or private-network address (``localhost``, 127.0.0.1, 10.x, 192.168.x, ::1,
+    fd00::/8, link-local): a server on the user's own machine or network, where a key is
+    usually not needed (Ollama, llama.cpp, vLLM, LM Studio)."""
+    host = (urlsplit(url).hostname or "").rstrip(".").lower()
+    if host == "localhost" or host.endswith(".localhost"):
+        return True
+    try:
+        ip = ipaddress.ip_address(host)
+    except ValueError:
+        return False
+    return ip.is_loopback or ip.is_private or ip.is_link_local
+
+
 def resolve_endpoint(
     *,
     model: str | None = None,
@@ -102,11 +117,13 @@ def resolve_endpoint(
             # the built-in model served over HTTP (``summarise serve``) is a remote endpoint
             return Endpoint(model=builtin.MODEL_NAME, base_url=base, api_key=key, timeout=timeout)
         return Endpoint(model=builtin.MODEL_NAME, timeout=timeout)
+    if key is None and base and is_local(base):  # a local server: the SDK gets a placeholder
+        return Endpoint(model=chosen or DEFAULT_REMOTE_MODEL, base_url=base, timeout=timeout)
     if key is None:
         where = f" for {safe_url(base)}" if base else ""
         raise ConfigError(
-            f"no API key{where}: set the OPENAI_API_KEY environment variable "
-            f"(any value works for a local server that needs none), or use --model builtin"
+            f"no API key{where}: set the OPENAI_API_KEY environment variable, "
+            f"or use --model builtin (a server on this machine or a private network needs none)"
         )
     return Endpoint(
         model=chosen or DEFAULT_REMOTE_MODEL, base_url=base, api_key=key, timeout=timeout

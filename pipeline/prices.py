@@ -40,9 +40,8 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Any
 
-import yaml
-
 from pipeline.errors import ConfigError
+from pipeline.yamlfile import YamlFileError, load_yaml
 
 DEFAULT_TAKEN = "2025-08"
 DEFAULT_SOURCE = "openai.com/api/pricing"
@@ -177,9 +176,13 @@ def load_prices(path: str | Path | None) -> PriceTable:
     except OSError as e:
         raise ConfigError(f"cannot read prices file {p}: {e.strerror or e}") from e
     try:
-        data: Any = json.loads(text) if p.suffix.lower() == ".json" else yaml.safe_load(text)
-    except (json.JSONDecodeError, yaml.YAMLError) as e:
-        raise ConfigError(f"prices file {p} is not valid JSON/YAML: {e}") from e
+        data: Any = json.loads(text) if p.suffix.lower() == ".json" else load_yaml(text, p)
+    except json.JSONDecodeError as e:
+        raise ConfigError(
+            f"{p}, line {e.lineno}, column {e.colno}: {e.msg} (the prices file is not valid JSON)"
+        ) from e
+    except YamlFileError as e:
+        raise ConfigError(f"{e} (the prices file is not valid YAML)") from e
     return table.merged(parse_prices(data, origin=str(p)))
 
 
