@@ -38,12 +38,12 @@ whole is capped by its ``fstat`` size before a byte is read (8 MiB; a ``.json`` 
 and a JSONL line by a bounded ``readline`` (8 MiB): what goes over is ``too_long``. A line
 with a lone surrogate escape in a field that is used, JSON nested past the recursion limit
 or an integer over Python's 4,300-digit limit is that line's ``bad_input``. A file name that
-is not UTF-8 is read, and shown with ``\xNN`` escapes in ``source``.
+is not UTF-8 is read, and shown with ``\\xNN`` escapes in ``source``.
 
 Decoding
 --------
-UTF-8 (a BOM is dropped; UTF-16 with a BOM is read too, JSONL included). Bytes that are not UTF-8 are
-read as cp1252 when that gives plausible Western text (at most 20 % of the letters
+UTF-8 (a BOM is dropped; UTF-16 with a BOM is read too, JSONL included). Bytes that are
+not UTF-8 are read as cp1252 when that gives plausible Western text (at most 20 % of the letters
 non-ASCII, 90 % of those Latin-1 letters or typographic marks: detectors misjudge short
 Latin-1 / cp1252 texts), else as whatever charset-normalizer detects. A NUL byte, or more than 10 %
 control bytes in the first 8 KiB, means a binary file.
