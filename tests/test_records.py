@@ -30,6 +30,11 @@ DESIGN_FIELDS = [
     "latency_ms",
     "cached",
     "created_at",
+    "url",
+    "published",
+    "author",
+    "duplicate_of",
+    "batch_id",
 ]
 
 
