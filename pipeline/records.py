@@ -34,6 +34,7 @@ class Record:
     latency_ms: int = 0
     cached: bool = False
     created_at: str = field(default_factory=utc_now)
+    batch_id: str | None = None  # the provider batch that answered it (``run --batch``)
     mode: str | None = None  # structured-output mode that produced it
 
     def to_dict(self) -> dict[str, Any]:
