@@ -9,14 +9,29 @@ is skipped; the table says how many.
 The split is fixed so the number is not fitted: articles sorted by id, the first 50 are
 ``dev`` (the scorer was tuned on them), the last 50 are ``held-out``.
 
-Baselines are computed with the same code, so the comparison is like for like:
-ROUGE-1 precision of the summary against the source (rouge-score, stemmed), and the
-summary's bigram / trigram copy rate (share of its n-grams found in the source).
-The published anchors (G-Eval Table 1, consistency, Spearman) are printed alongside.
+Two inputs, the same 1,600 summaries spelt two ways (``INPUTS``):
 
-Run from the repo root: ``python -m benchmarks.faithfulness_eval`` (``--limit N``
-scores only the first N articles, ``--speed`` also times the scorer, ``--ablations``
-adds the scorer without its splice risk and the splice count alone). No scipy: rank
+- ``original``: ``summary_original_tokenized``, the systems' outputs as SummEval released
+  them, lower-cased and Penn-Treebank tokenised ("his team 's 0-0 draw with burnley .").
+  **The published figures were computed on these**: G-Eval's ``data/summeval.json``
+  ``system_output`` and the SummEval copies UniEval and BARTScore evaluate hold this text.
+- ``cased``: ``summary``, THumB's detokenised and truecased copy of the same outputs
+  (Kasai et al., 2022). Its casing is THumB's, not the systems': it has errors of its own
+  ("The Young Lions Face Holland").
+
+Baselines are computed with the same code on the same input, so the comparison is like
+for like: ROUGE-1 precision of the summary against the source (rouge-score, stemmed), and
+the summary's bigram / trigram copy rate (share of its n-grams found in the source).
+The published anchors (G-Eval Table 1, consistency, Spearman) are printed alongside.
+:func:`intervals` gives 95% bootstrap intervals over articles of our mean rho and of its
+paired difference from each baseline (the published scores have no per-article values
+here, so they cannot be paired).
+
+Run from the repo root: ``python -m benchmarks.faithfulness_eval`` (``--input`` picks
+``original`` or ``cased``, default both; ``--limit N`` scores only the first N articles,
+``--speed`` also times the scorer, ``--ablations`` adds the scorer without its splice
+risk and the splice count alone). :func:`invariance` shows how much respelling a summary
+(lower case, capitals, the original tokenised text) moves its score. No scipy: rank
 correlations are implemented here (average ranks for ties; tau-b).
 """
 
@@ -34,7 +49,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from pipeline import faithfulness
+from pipeline import faithfulness, stats
 from pipeline.faithfulness import _results as faithfulness_results
 
 DATA = Path(__file__).resolve().parent / "data"
@@ -57,9 +72,18 @@ class Item:
     consistency: float
 
 
-@lru_cache(maxsize=1)
-def load() -> tuple[dict[str, str], dict[str, list[Item]]]:
-    """(article text by id, the 16 scored summaries by article id)."""
+INPUTS: dict[str, str] = {
+    "original": "summary_original_tokenized",
+    "cased": "summary",
+}
+"""Input name -> the annotation field holding the summary text (see the module docstring)."""
+PUBLISHED_INPUT = "original"
+
+
+@lru_cache(maxsize=2)
+def load(field: str = "summary") -> tuple[dict[str, str], dict[str, list[Item]]]:
+    """(article text by id, the 16 scored summaries by article id), the summary text taken
+    from ``field`` (a value of :data:`INPUTS`)."""
     with gzip.open(DATA / "summeval_articles.jsonl.gz", "rt", encoding="utf-8") as f:
         articles = {row["id"]: row["article"] for row in map(json.loads, f)}
     items: dict[str, list[Item]] = {}
@@ -67,7 +91,7 @@ def load() -> tuple[dict[str, str], dict[str, list[Item]]]:
         for row in map(json.loads, f):
             if not row.get("in_summeval_1600"):
                 continue
-            item = Item(row["id"], row["system"], row["summary"], float(row["consistency"]))
+            item = Item(row["id"], row["system"], row[field], float(row["consistency"]))
             items.setdefault(row["id"], []).append(item)
     missing = set(items) - set(articles)
     if missing:
@@ -219,9 +243,22 @@ METRICS: dict[str, Metric] = {
 # ----------------------------------------------------------------------- evaluation
 
 
-def metric_scores(metric: Metric, ids: Sequence[str]) -> dict[str, list[float]]:
-    articles, items = load()
+def metric_scores(
+    metric: Metric, ids: Sequence[str], field: str = "summary"
+) -> dict[str, list[float]]:
+    articles, items = load(field)
     return {i: [metric(articles[i], it.summary) for it in items[i]] for i in ids}
+
+
+def article_rhos(scores: dict[str, list[float]], ids: Sequence[str]) -> dict[str, float]:
+    """Per-article Spearman over ``ids``; articles where either side is constant left out."""
+    _, items = load()  # consistency scores are the same whatever the input field
+    out: dict[str, float] = {}
+    for i in ids:
+        rho = spearman(scores[i], [it.consistency for it in items[i]])
+        if not math.isnan(rho):
+            out[i] = rho
+    return out
 
 
 def correlate(scores: dict[str, list[float]], ids: Sequence[str]) -> dict[str, Any]:
@@ -248,35 +285,102 @@ def correlate(scores: dict[str, list[float]], ids: Sequence[str]) -> dict[str, A
 
 
 def correlation_table(
-    limit: int | None = None, metrics: dict[str, Metric] | None = None
+    limit: int | None = None,
+    metrics: dict[str, Metric] | None = None,
+    inputs: Sequence[str] = ("cased",),
 ) -> list[dict[str, Any]]:
-    """One row per metric and split: ``metric``, ``split``, ``spearman``, ``kendall``,
-    ``articles`` (correlations averaged), ``skipped`` (constant articles)."""
+    """One row per input, metric and split: ``input``, ``metric``, ``split``, ``spearman``,
+    ``kendall``, ``articles`` (correlations averaged), ``skipped`` (constant articles)."""
     parts = splits(limit)
     rows: list[dict[str, Any]] = []
-    for name, metric in (metrics or METRICS).items():
-        scores = metric_scores(metric, parts["full"])
-        for split, ids in parts.items():
-            rows.append({"metric": name, "split": split, **correlate(scores, ids)})
+    for input_name in inputs:
+        for name, metric in (metrics or METRICS).items():
+            scores = metric_scores(metric, parts["full"], INPUTS[input_name])
+            for split, ids in parts.items():
+                row = {"input": input_name, "metric": name, "split": split}
+                rows.append({**row, **correlate(scores, ids)})
     return rows
 
 
+def intervals(
+    limit: int | None = None, inputs: Sequence[str] = ("original", "cased")
+) -> list[dict[str, Any]]:
+    """95% bootstrap intervals (10,000 resamples of articles, seeded) of our mean
+    per-article rho, and of its paired difference from each baseline, per input and split."""
+    parts = splits(limit)
+    rows: list[dict[str, Any]] = []
+    for input_name in inputs:
+        field = INPUTS[input_name]
+        scores = {name: metric_scores(m, parts["full"], field) for name, m in METRICS.items()}
+        for split, ids in parts.items():
+            mine = article_rhos(scores["faithfulness (ours)"], ids)
+            ci = stats.bootstrap_mean_ci(list(mine.values()))
+            rows.append(_ci_row(input_name, split, "faithfulness (ours)", ci))
+            for name in METRICS:
+                if name == "faithfulness (ours)":
+                    continue
+                theirs = article_rhos(scores[name], ids)
+                both = [i for i in mine if i in theirs]
+                diff = stats.paired_bootstrap([theirs[i] for i in both], [mine[i] for i in both])
+                rows.append(_ci_row(input_name, split, f"ours minus {name}", diff))
+    return rows
+
+
+def _ci_row(input_name: str, split: str, what: str, ci: stats.BootstrapCI) -> dict[str, Any]:
+    return {
+        "input": input_name,
+        "split": split,
+        "what": what,
+        "mean": ci.mean_diff,
+        "low": ci.low,
+        "high": ci.high,
+        "n": ci.n,
+    }
+
+
+def intervals_markdown(rows: list[dict[str, Any]]) -> str:
+    """The intervals as Markdown: one row per input and quantity, one column per split."""
+    split_names = ["full", "dev", "held-out"]
+    cells: dict[tuple[str, str], dict[str, str]] = {}
+    for r in rows:
+        if r["mean"] is None:  # no article in this split (--limit)
+            text = ""
+        elif r["what"] != "faithfulness (ours)":
+            text = f"{r['mean']:+.3f} [{r['low']:+.3f}, {r['high']:+.3f}]"
+        else:
+            text = f"{r['mean']:.3f} [{r['low']:.3f}, {r['high']:.3f}]"
+        cells.setdefault((r["input"], r["what"]), {})[r["split"]] = text
+    lines = [
+        "| input | mean per-article rho | " + " | ".join(split_names) + " |",
+        "| --- | --- |" + " ---: |" * len(split_names),
+    ]
+    for (input_name, what), by_split in cells.items():
+        vals = " | ".join(by_split.get(s, "") for s in split_names)
+        lines.append(f"| {input_name} | {what} | {vals} |")
+    return "\n".join(lines)
+
+
+def _label(row: dict[str, Any]) -> str:
+    return f"{row['input']}: {row['metric']}" if "input" in row else str(row["metric"])
+
+
 def format_table(rows: list[dict[str, Any]]) -> str:
-    """A plain-text table: one line per metric, Spearman/Kendall for each split."""
+    """A plain-text table: one line per input and metric, Spearman/Kendall for each split."""
     split_names = ["full", "dev", "held-out"]
     by_metric: dict[str, dict[str, dict[str, Any]]] = {}
     for row in rows:
-        by_metric.setdefault(row["metric"], {})[row["split"]] = row
-    head = f"{'metric':<32}" + "".join(f"{s + ' rho':>14}{s + ' tau':>14}" for s in split_names)
+        by_metric.setdefault(_label(row), {})[row["split"]] = row
+    head = f"{'metric':<42}" + "".join(f"{s + ' rho':>14}{s + ' tau':>14}" for s in split_names)
     lines = [head, "-" * len(head)]
     for name, cells in by_metric.items():
-        line = f"{name:<32}"
+        line = f"{name:<42}"
         for s in split_names:
             c = cells.get(s)
             line += f"{c['spearman']:>14.3f}{c['kendall']:>14.3f}" if c else f"{'':>28}"
         lines.append(line)
     for name, rho in ANCHORS.items():
-        lines.append(f"{name + ' (published)':<32}{rho:>14.3f}{'':>14}")
+        label = f"{PUBLISHED_INPUT}: {name} (published)"
+        lines.append(f"{label:<42}{rho:>14.3f}{'':>14}")
     full = next(iter(by_metric.values())).get("full", {})
     skipped = {r["skipped"] for r in rows if r["split"] == "full"}
     lines.append(
@@ -292,7 +396,7 @@ def markdown(rows: list[dict[str, Any]]) -> str:
     split_names = ["full", "dev", "held-out"]
     by_metric: dict[str, dict[str, dict[str, Any]]] = {}
     for row in rows:
-        by_metric.setdefault(row["metric"], {})[row["split"]] = row
+        by_metric.setdefault(_label(row), {})[row["split"]] = row
     head = "| metric | " + " | ".join(f"{s} rho | {s} tau" for s in split_names) + " | skipped |"
     lines = [head, "| --- |" + " ---: |" * (2 * len(split_names) + 1)]
     for name, cells in by_metric.items():
@@ -303,7 +407,49 @@ def markdown(rows: list[dict[str, Any]]) -> str:
         skipped = cells.get("full", {}).get("skipped", "")
         lines.append(f"| {name} | " + " | ".join(vals) + f" | {skipped} |")
     for name, rho in ANCHORS.items():
-        lines.append(f"| {name} (published) | {rho:.3f} |" + " |" * (2 * len(split_names)))
+        label = f"{PUBLISHED_INPUT}: {name} (published)"
+        lines.append(f"| {label} | {rho:.3f} |" + " |" * (2 * len(split_names)))
+    return "\n".join(lines)
+
+
+def invariance(limit: int | None = None) -> list[dict[str, Any]]:
+    """How much the spelling of a summary moves its score: for each of the 1,600 cased
+    summaries, ``|score(cased) - score(respelt)|`` where respelt is the cased text
+    lower-cased, upper-cased, or the original tokenised text; mean and share over 0.05."""
+    articles, items = load(INPUTS["cased"])
+    _, original = load(INPUTS["original"])
+    variants: dict[str, list[float]] = {"lower-cased": [], "upper-cased": [], "original": []}
+    for i in splits(limit)["full"]:
+        for k, it in enumerate(items[i]):
+            base = ours(articles[i], it.summary)
+            respelt = {
+                "lower-cased": it.summary.lower(),
+                "upper-cased": it.summary.upper(),
+                "original": original[i][k].summary,
+            }
+            for name, text in respelt.items():
+                variants[name].append(abs(base - ours(articles[i], text)))
+    return [
+        {
+            "respelt as": name,
+            "summaries": len(diffs),
+            "mean |diff|": sum(diffs) / len(diffs),
+            "share over 0.05": sum(d > 0.05 for d in diffs) / len(diffs),
+        }
+        for name, diffs in variants.items()
+    ]
+
+
+def invariance_markdown(rows: list[dict[str, Any]]) -> str:
+    lines = [
+        "| cased summary respelt as | summaries | mean abs. score change | share changed > 0.05 |",
+        "| --- | ---: | ---: | ---: |",
+    ]
+    for r in rows:
+        lines.append(
+            f"| {r['respelt as']} | {r['summaries']} | {r['mean |diff|']:.4f} "
+            f"| {100 * r['share over 0.05']:.1f}% |"
+        )
     return "\n".join(lines)
 
 
@@ -312,15 +458,16 @@ NOTE = (
     "per article, Spearman rho / Kendall tau-b over its 16 system summaries, averaged over "
     "articles; 'skipped' = articles where the metric or the experts are constant (NaN). "
     "dev = first 50 article ids in sorted order (the scorer was tuned on these), "
-    "held-out = last 50. Published anchors are full-set Spearman."
+    "held-out = last 50. Published anchors are full-set Spearman, computed on the "
+    "'original' input (lower-cased, tokenised), so only 'original' rows compare with them."
 )
 COMMAND = "python -m benchmarks.faithfulness_eval"
 
 
-def speed(limit: int | None = None) -> dict[str, float]:
+def speed(limit: int | None = None, field: str = "summary") -> dict[str, float]:
     """Milliseconds per summary for :func:`pipeline.faithfulness.score` (first call per
     article includes the source analysis; later calls reuse its cache, as a run does)."""
-    articles, items = load()
+    articles, items = load(field)
     ids = splits(limit)["full"]
     faithfulness._analyse.cache_clear()
     t0 = time.perf_counter()
@@ -343,9 +490,17 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--limit", type=int, default=None, help="score the first N articles")
     parser.add_argument("--speed", action="store_true", help="also time the scorer")
     parser.add_argument("--ablations", action="store_true", help="also score the ablations")
+    parser.add_argument(
+        "--input", choices=sorted(INPUTS), action="append", help="summary text (default: both)"
+    )
     args = parser.parse_args(argv)
+    inputs = args.input or list(INPUTS)
     metrics = {**METRICS, **ABLATIONS} if args.ablations else METRICS
-    print(format_table(correlation_table(args.limit, metrics)))
+    print(format_table(correlation_table(args.limit, metrics, inputs)))
+    print()
+    print(intervals_markdown(intervals(args.limit, inputs)))
+    print()
+    print(invariance_markdown(invariance(args.limit)))
     if args.speed:
         s = speed(args.limit)
         print(

@@ -4,8 +4,11 @@ Prints two tables:
 
 1. the summary-level correlation of :func:`pipeline.faithfulness.score` (and of
    lexical baselines computed by the same code) with SummEval expert consistency,
-   on the full set, the dev half it was tuned on and the held-out half, beside the
-   published anchors (see :mod:`benchmarks.faithfulness_eval`);
+   on the full set, the dev half it was tuned on and the held-out half, for both
+   spellings of the summaries (``original``: lower-cased and tokenised, what the
+   published figures used; ``cased``), beside the published anchors, with bootstrap
+   intervals and the effect of respelling a summary (see
+   :mod:`benchmarks.faithfulness_eval`);
 2. the ROUGE table of :func:`benchmarks.rouge_eval.rouge_table` (the built-in model
    against lead-3), when that module is present.
 
@@ -46,9 +49,15 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
 
     print("## Faithfulness: correlation with SummEval expert consistency\n")
-    print(faithfulness_eval.markdown(faithfulness_eval.correlation_table(args.limit)))
+    inputs = list(faithfulness_eval.INPUTS)
+    table = faithfulness_eval.correlation_table(args.limit, inputs=inputs)
+    print(faithfulness_eval.markdown(table))
     print()
     print(faithfulness_eval.NOTE)
+    print("\n95% bootstrap intervals over articles (10,000 resamples, seeded):\n")
+    print(faithfulness_eval.intervals_markdown(faithfulness_eval.intervals(args.limit, inputs)))
+    print("\nWhat respelling a summary does to its score:\n")
+    print(faithfulness_eval.invariance_markdown(faithfulness_eval.invariance(args.limit)))
     speed = faithfulness_eval.speed(args.limit)
     print(
         f"Scorer speed: {speed['ms_per_summary']:.2f} ms per summary "

@@ -20,7 +20,7 @@ from pipeline.articles import Article, BadInput, iter_articles
 from pipeline.client import Endpoint, resolve_endpoint
 from pipeline.engine import Item, RunSettings, RunSummary, Summariser, run_live
 from pipeline.errors import ConfigError
-from pipeline.prompts import Prompt, load_prompt
+from pipeline.prompts import Prompt, check_command, load_prompt
 from pipeline.records import Record
 from pipeline.schemas import load_schema
 from pipeline.store import Store
@@ -60,9 +60,14 @@ def endpoint_for(options: RunOptions) -> Endpoint:
     )
 
 
-def prepare(options: RunOptions) -> tuple[Prompt, Endpoint]:
-    """Everything that can be a usage error, checked before any article is read."""
+def prepare(options: RunOptions, command: str = "run") -> tuple[Prompt, Endpoint]:
+    """Everything that can be a usage error, checked before any article is read.
+
+    ``command`` is ``run`` or ``compare``: a prompt made for another command (a judge prompt)
+    is a usage error that names the right one.
+    """
     prompt = load_prompt(options.prompt)
+    check_command(prompt, command)
     load_schema(prompt.schema)
     return prompt, endpoint_for(options)
 
@@ -84,7 +89,7 @@ def run(
     command: str = "run",
 ) -> RunSummary:
     """Summarise ``items`` and call ``on_record`` once per input, in input order."""
-    prompt, endpoint = prepare(options)
+    prompt, endpoint = prepare(options, "compare" if command == "compare" else "run")
     settings = options.settings
     if options.record:
         settings = replace(settings, force=True)  # a recording must hold every exchange

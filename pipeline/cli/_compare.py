@@ -84,8 +84,8 @@ def compare(
         raise ConfigError(
             f"the same version is given twice ({' '.join(refs)}): compare two different versions"
         )
-    for r in refs:
-        prompts.load_prompt(r)  # unknown prompt/version or an edited release: exit 2 now
+    for r in refs:  # unknown prompt/version, an edited release or a judge prompt: exit 2 now
+        prompts.check_command(prompts.load_prompt(r), "compare")
     for g in gate:
         if g not in cmp.METRIC_BY_KEY:
             raise ConfigError(

@@ -97,4 +97,6 @@ def run(
         _summary_table(summary, f"{prompt.ref} · model {endpoint.model}")
     elif summary.stopped:  # a stopped run is reported even when quiet, on one line
         err_console.print(f"run stopped: {summary.stopped}", markup=False, soft_wrap=True)
-    sys.exit(0 if summary.failed == 0 else 1)
+    # a run the account or endpoint stopped (bad key, no credit, a daily quota, unknown model)
+    # exits 2 like a configuration error: the same command resumes once it is fixed
+    sys.exit(2 if summary.stopped else 0 if summary.failed == 0 else 1)

@@ -5,6 +5,11 @@ summary (plain text or a ``summary.v1`` object) with its source and returns a
 :class:`FaithfulnessResult`: one number in [0, 1] and the summary's spans that the
 source does not support.
 
+Casing and tokenisation do not count: before the checks, the source is detokenised and
+each summary sentence is detokenised and truecased from the source (``_canonical``), so
+"his team 's 0-0 draw with burnley ." scores as "his team's 0-0 draw with Burnley." does,
+and the spans reported stay those of the text as written.
+
 The checks, per unit of the summary (a sentence of ``headline``/``summary``/
 ``key_points`` or plain text; one ``figures``, ``quotes``, ``entities`` or ``dates``
 item):
@@ -52,7 +57,8 @@ unsupported number, entity, quote, negation or attribution span, and whole
 sentences whose support is below ``LOW_SUPPORT`` (then not the spans inside).
 Per-unit details (support, jumps, issues) are in ``FaithfulnessResult.units``.
 
-Modules, in the order a score runs through them: ``_words`` (tokeniser, stemmer, word
+Modules, in the order a score runs through them: ``_canonical`` (detokenising, truecasing
+from the source, the map back to the text as written), ``_words`` (tokeniser, stemmer, word
 lists), ``_numbers`` (:func:`parse_numbers`, number matching, the tokens with each number
 as one key), ``_source`` (the source index, built once per source and cached:
 ``_analyse``), ``_summary`` (a summary cut into units; :func:`summary_text`),

@@ -5,8 +5,10 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping
+from dataclasses import replace
 from typing import Any
 
+from pipeline.faithfulness._canonical import canonical
 from pipeline.faithfulness._checks import (
     _check_figure,
     _check_name,
@@ -14,8 +16,8 @@ from pipeline.faithfulness._checks import (
     _check_sentence,
 )
 from pipeline.faithfulness._results import FaithfulnessResult, UnitScore
-from pipeline.faithfulness._source import _analyse
-from pipeline.faithfulness._summary import _locate_sentences, _segments
+from pipeline.faithfulness._source import _analyse, _Source
+from pipeline.faithfulness._summary import _locate_sentences, _Segment, _segments
 
 REFERENCE_WORDS = 60
 """Summaries longer than this (in sentence words) are scored by their risk per this many words."""
@@ -28,10 +30,7 @@ def score(source: str, summary: str | Mapping[str, Any]) -> FaithfulnessResult:
     units: list[UnitScore] = []
     for seg in segments:
         if seg.kind == "sentence":
-            units.extend(
-                _check_sentence(sent, at, src)
-                for sent, at in _locate_sentences(seg.text, seg.start)
-            )
+            units.extend(_check_sentences(seg, src))
         elif seg.kind == "figure":
             units.append(_check_figure(seg, src))
         elif seg.kind == "quote":
@@ -46,6 +45,22 @@ def score(source: str, summary: str | Mapping[str, Any]) -> FaithfulnessResult:
     if not units:
         total = 1.0
     return FaithfulnessResult(round(min(1.0, max(0.0, total)), 4), _unsupported(units), units)
+
+
+def _check_sentences(seg: _Segment, src: _Source) -> list[UnitScore]:
+    """The sentences of ``seg`` checked in their canonical form (detokenised, truecased
+    from the source), their spans mapped back to the text as written."""
+    canon = canonical(seg.text, src.forms)
+    units = []
+    for sent, at in _locate_sentences(canon.text, 0):
+        unit = _check_sentence(sent, at, src)
+        a, b = canon.original(at, at + len(sent))
+        issues = []
+        for issue in unit.issues:
+            x, y = canon.original(issue.start, issue.start + len(issue.span))
+            issues.append(replace(issue, span=seg.text[x:y], start=seg.start + x))
+        units.append(replace(unit, text=seg.text[a:b], issues=issues))
+    return units
 
 
 def _unsupported(units: list[UnitScore]) -> list[str]:

@@ -7,6 +7,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import lru_cache
 
+from pipeline.faithfulness._canonical import SourceForms, detokenise, source_forms
 from pipeline.faithfulness._numbers import Number, _features
 from pipeline.faithfulness._words import NEGATIONS, STOPWORDS, _stem, _Token
 from pipeline.text import split_sentences
@@ -36,6 +37,7 @@ class _Source:
     keys: list[str]  # every token's comparison key (stem or number), in order
     key_sentence: list[int]  # sentence index of each key
     key_positions: dict[str, list[int]]  # key -> positions in keys
+    forms: SourceForms  # how the source writes its words (casing, hyphenated words)
 
 
 def _bigrams(stems: list[str]) -> frozenset[tuple[str, str]]:
@@ -56,7 +58,8 @@ def _analyse(source: str) -> _Source:
     keys: list[str] = []
     key_sentence: list[int] = []
     index: dict[str, list[int]] = {}
-    for i, text in enumerate(split_sentences(source)):
+    split = split_sentences(detokenise(source).text)
+    for i, text in enumerate(split):
         toks, nums = _features(text)
         stems = [t.stem for t in toks if t.stem]
         content = frozenset(t.stem for t in toks if t.stem and t.norm not in STOPWORDS)
@@ -93,6 +96,7 @@ def _analyse(source: str) -> _Source:
         keys,
         key_sentence,
         key_positions,
+        source_forms(split),
     )
 
 
