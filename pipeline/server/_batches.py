@@ -27,8 +27,9 @@ Scripted behaviour for tests: :meth:`BatchEngine.next_batch` (the next created b
 expires after N answers, or fails validation with given errors) and :meth:`BatchEngine.inject`
 (a fault on the next calls of one files/batches endpoint: an error status, ``hang`` or
 ``drop`` before acting, ``hang_after`` / ``drop_after`` once the work is done,
-``truncate`` (a download cut mid-body) or ``short`` (a complete download missing its
-second half)).
+``truncate`` (a download cut mid-body), ``short`` (a complete download missing its
+second half), ``repeat`` (the first line again, with another answer, at the end) or
+``stranger`` (a line for an unknown ``custom_id`` at the end)).
 """
 
 from __future__ import annotations
@@ -64,7 +65,16 @@ ENDPOINTS = (
     "/v1/moderations",
 )
 _SERVED = ("/v1/chat/completions",)
-API_FAULTS = tuple(_ERRORS) + ("hang", "drop", "hang_after", "drop_after", "truncate", "short")
+API_FAULTS = tuple(_ERRORS) + (
+    "hang",
+    "drop",
+    "hang_after",
+    "drop_after",
+    "truncate",
+    "short",
+    "repeat",
+    "stranger",
+)
 _ACTIVE = ("validating", "in_progress", "finalizing", "cancelling")
 
 
@@ -218,6 +228,8 @@ class BatchEngine:
             elif fault.kind == "short":
                 lines = reply.raw.splitlines(keepends=True)
                 reply.raw = b"".join(lines[: len(lines) // 2])
+            elif fault.kind in ("repeat", "stranger") and reply.raw:
+                reply.raw += _odd_line(reply.raw.splitlines()[0], fault.kind)
         await asyncio.sleep(0)
         return reply
 
@@ -701,6 +713,19 @@ class BatchEngine:
         u["output_tokens"] += ct
         u["total_tokens"] += pt + ct
         b.obj["usage"] = u
+
+
+def _odd_line(first: bytes, kind: str) -> bytes:
+    """A line a real output file should never hold: the first line again with another
+    answer (``repeat``), or a line for a ``custom_id`` no request had (``stranger``)."""
+    row = json.loads(first)
+    if kind == "stranger":
+        row["custom_id"] = "stranger-" + str(row.get("custom_id"))
+    row["id"] = str(row.get("id")) + "-again"
+    body = (row.get("response") or {}).get("body") or {}
+    for choice in body.get("choices") or []:
+        choice["message"]["content"] = "not the answer to use"
+    return (json.dumps(row) + "\n").encode()
 
 
 def _err(code: str, line: int | None, message: str, param: str | None = None) -> dict[str, Any]:
