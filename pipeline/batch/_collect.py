@@ -145,8 +145,10 @@ class Collector:
                 if req is None:
                     counts.unknown += 1
                     continue
-                if req.state != "open" or cid in seen:
+                if cid in seen:
                     counts.repeated += 1
+                    continue
+                if req.state != "open":  # recorded by an earlier collect (a resumed one)
                     continue
                 seen.add(cid)
                 response = row.get("response") if isinstance(row, dict) else None
