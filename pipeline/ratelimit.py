@@ -8,9 +8,13 @@ in force is the smallest of:
 - the limits the server announces in ``x-ratelimit-limit-*`` headers,
 - after a 429 from a server that announces no limit, the send rate observed when it came.
 
-Before anything is known about the server, one request goes alone (the *probe*): its answer
-brings the limit headers, so the requests after it are already paced. The gate opens on any
-answer or failure of the probe, or after ``probe_timeout_s``.
+Before anything is known about a server that may limit the rate, one request goes alone (the
+*probe*): its answer brings the limit headers, so the requests after it are already paced.
+The gate opens on any answer or failure of the probe, or after ``probe_timeout_s``. The probe
+costs one model latency, so it is sent only where a limit is plausible
+(:func:`probe_needed`): not for the built-in model or a replay, not when ``--rpm`` / ``--tpm``
+already pace the run from its first request, and not for a server on this machine or a
+private network (Ollama, vLLM, llama.cpp, LM Studio do not limit the rate).
 
 Feedback, in three layers:
 
@@ -56,6 +60,23 @@ DECREASE = 0.75  # multiplicative cut on a 429
 CUT_COOLDOWN_S = 1.0  # at most one cut per this long (or per retry-after, if longer)
 RECOVER_PER_S = 0.05  # additive recovery of the factor per second of successes
 MIN_FACTOR = 0.05
+
+
+def probe_needed(
+    base_url: str | None, *, rpm: float | None = None, tpm: float | None = None
+) -> bool:
+    """Whether the first request should go alone to learn the server's limits.
+
+    ``base_url`` None means OpenAI's API (a hosted API: limits are plausible). The caller
+    passes no ``base_url`` check for the built-in model or a replay: there is no server.
+    """
+    if rpm or tpm:
+        return False  # the user's ceiling paces the run from its first request
+    if base_url is None:
+        return True
+    from pipeline.client import is_local
+
+    return not is_local(base_url)
 
 
 @dataclass
