@@ -18,7 +18,7 @@ from typing import IO, Any
 from pipeline import cassettes
 from pipeline.articles import Article, BadInput, iter_articles
 from pipeline.client import Endpoint, resolve_endpoint
-from pipeline.engine import Item, RunSettings, RunSummary, Summariser, run_live
+from pipeline.engine import EventSink, Item, RunSettings, RunSummary, Summariser, run_live
 from pipeline.errors import ConfigError
 from pipeline.prompts import Prompt, check_command, load_prompt
 from pipeline.records import Record
@@ -87,8 +87,10 @@ def run(
     on_record: Callable[[Record], None] | None = None,
     store: Store | None = None,
     command: str = "run",
+    on_event: EventSink | None = None,
 ) -> RunSummary:
-    """Summarise ``items`` and call ``on_record`` once per input, in input order."""
+    """Summarise ``items`` and call ``on_record`` once per input, in input order;
+    ``on_event`` hears what the run waits on, retries and adapts (see :class:`Event`)."""
     prompt, endpoint = prepare(options, "compare" if command == "compare" else "run")
     settings = options.settings
     if options.record:
@@ -120,7 +122,7 @@ def run(
     summary.run_id = run_id
 
     async def go() -> None:
-        summariser = Summariser(prompt, endpoint, settings=settings)
+        summariser = Summariser(prompt, endpoint, settings=settings, on_event=on_event)
         try:
             async for record in run_live(items, summariser, st, run_id=run_id):
                 summary.add(record)
