@@ -51,6 +51,11 @@ def test_a_batch_run_gives_the_records_a_live_run_gives() -> None:
     assert [r["usage"] for r in a] == [r["usage"] for r in b]
     assert all(r["status"] == "ok" and r["batch_id"] for r in b)
     assert all(r["batch_id"] is None for r in a)
+    # the same tokens at the Batch API's price: half
+    for x, y in zip(a, b, strict=True):
+        assert x["cost_usd"] > 0 and y["cost_usd"] == pytest.approx(x["cost_usd"] / 2)
+    origins = query(home(), "SELECT DISTINCT origin, purpose, status_code FROM attempts")
+    assert origins == [("batch", "first", 200)]
     assert len({r["batch_id"] for r in b}) == 1
     # each line's body is exactly the request the live run sent for an article (the live
     # requests arrive in whatever order the concurrent run sends them)
@@ -200,6 +205,12 @@ def test_error_rows_are_resubmitted_failed_or_re_asked_online() -> None:
     assert "HTTP 400" in recs[names[2]]["error"]["message"]
     assert recs[names[3]]["status"] == "ok" and recs[names[3]]["attempts"] == 2
     assert chat == 1  # the one re-ask went live
+    reasked = query(
+        home(),
+        "SELECT origin, purpose, outcome FROM attempts WHERE article_id=? ORDER BY id",
+        recs[names[3]]["article_id"],
+    )
+    assert reasked == [("batch", "first", "schema_invalid"), ("live", "reask", "ok")]
     assert sum(r["status"] == "ok" for r in recs.values()) == 20
 
 

@@ -28,12 +28,11 @@ from dataclasses import dataclass
 from typing import Any
 
 from pipeline.batch._api import BatchInfo
-from pipeline.batch._compat import Answer
-from pipeline.batch._compat import summarise as shim_summarise
 from pipeline.batch._context import Context, failed_record
 from pipeline.batch._limits import limit_name, revealed_limit, size_code
 from pipeline.batch._submit import QUEUE_TRIES, Submitter, queue_note, queue_tries, resolve
 from pipeline.batch._tables import Job, Request, article_from
+from pipeline.engine import Answer
 from pipeline.records import utc_now
 
 #: row error codes and HTTP statuses worth another batch
@@ -190,8 +189,8 @@ class Collector:
     ) -> None:
         summariser = self.ctx.summariser_for(job)
         answer = Answer(body, status_code=200, latency_ms=latency, origin="batch", batch_id=info.id)
-        record, attempts = await shim_summarise(
-            summariser, article_from(req.article), answer, req.cache_key
+        record, attempts = await summariser.summarise(
+            article_from(req.article), answer=answer, key=req.cache_key
         )
         record.batch_id = info.id
         resolve(self.ctx, job.id, req.custom_id, req.cache_key, record, attempts, state="answered")

@@ -12,7 +12,6 @@ from typing import Any
 
 from pipeline.articles import Article
 from pipeline.batch._api import BatchAPI, BatchInfo
-from pipeline.batch._compat import first_request
 from pipeline.batch._limits import Limits
 from pipeline.batch._lines import JobWriter
 from pipeline.batch._tables import Job, Tables
@@ -95,7 +94,7 @@ class Context:
             model=summariser.endpoint.model,
             prompt=summariser.prompt,
             run_id=run_id,
-            first_request=lambda article: first_request(summariser, article),
+            first_request=summariser.first_request,
         )
 
     def emit(self, kind: str, message: str, job: Job | None = None, **kw: Any) -> None:

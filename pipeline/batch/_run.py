@@ -16,6 +16,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
+from pipeline import prices
 from pipeline.batch._api import BatchAPI, BatchInfo, BatchStopped
 from pipeline.batch._context import BatchEvent, BatchSettings, Context
 from pipeline.batch._driver import BatchDriver, PlanCounts
@@ -26,7 +27,7 @@ from pipeline.errors import ConfigError
 from pipeline.prompts import load_prompt
 from pipeline.records import Record
 from pipeline.runner import RunOptions, cassette_context, endpoint_for, prepare
-from pipeline.store import Store
+from pipeline.store import Attempt, Store
 
 
 @dataclass
@@ -60,10 +61,16 @@ async def _session(
         settings = replace(settings, poll_interval_s=0.0, poll_cap_s=0.0)
     run_settings = options.settings
 
+    pricer = batch_pricer()
+
     def make(prompt_ref: str, model: str) -> Summariser:
         prompt = load_prompt(prompt_ref)
         return Summariser(
-            prompt, dataclasses.replace(endpoint, model=model), client=client, settings=run_settings
+            prompt,
+            dataclasses.replace(endpoint, model=model),
+            client=client,
+            settings=run_settings,
+            pricer=pricer,
         )
 
     api = BatchAPI(
@@ -87,6 +94,24 @@ async def _session(
         yield ctx, driver
     finally:
         await client.close()
+
+
+def batch_pricer() -> Callable[[str, Attempt], float | None]:
+    """Each attempt at its own tier: an answer from a batch at the Batch API's price, a
+    re-ask sent live at the standard price (cached prompt tokens at the cached rate)."""
+    table = prices.load_prices(None)
+
+    def price(model: str, attempt: Attempt) -> float | None:
+        return prices.cost_usd(
+            table,
+            model,
+            attempt.prompt_tokens,
+            attempt.completion_tokens,
+            cached_tokens=attempt.cached_tokens,
+            tier="batch" if attempt.origin == "batch" else "standard",
+        )
+
+    return price
 
 
 def _check_prompts(ctx: Context, jobs: Iterable[Job]) -> None:

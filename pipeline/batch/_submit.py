@@ -19,7 +19,6 @@ import time
 from typing import Any
 
 from pipeline.batch._api import BatchAPIError, UploadRefused
-from pipeline.batch._compat import first_request
 from pipeline.batch._context import Context, failed_record
 from pipeline.batch._limits import revealed_limit
 from pipeline.batch._lines import boundary_for, job_file, rebuild_file
@@ -82,9 +81,7 @@ class Submitter:
             if file_id is None:
                 if not path.exists() or path.stat().st_size != job.n_bytes:
                     summariser = ctx.summariser_for(job)
-                    size = rebuild_file(
-                        tables, job.id, path, lambda a: first_request(summariser, a)
-                    )
+                    size = rebuild_file(tables, job.id, path, summariser.first_request)
                     tables.update_job(job.id, n_bytes=size)
                 tables.update_job(job.id, state="uploading")
                 try:
