@@ -13,6 +13,7 @@ from rich.console import Console
 from pipeline import prompts, runner
 from pipeline.articles import BadInput, iter_articles
 from pipeline.cli import cli
+from pipeline.cli._batch import batch_options, compare_batched
 from pipeline.cli._common import (
     _check_paths,
     _engine_options,
@@ -53,7 +54,15 @@ _VERSION_ARG = re.compile(r"^[A-Za-z0-9_.-]+@v\d+$")
     help="Exit 1 when a candidate is worse than A on METRIC beyond the 95% CI.",
 )
 @click.option("--seed", type=int, default=0, show_default=True, help="Bootstrap seed.")
+@click.option(
+    "--batch",
+    "use_batch",
+    is_flag=True,
+    help="Run what is missing for every version through the provider's Batch API, all in "
+    "one submission window.",
+)
 @_engine_options
+@batch_options
 def compare(
     args: tuple[str, ...],
     references: str | None,
@@ -62,6 +71,7 @@ def compare(
     prices: str | None,
     gate: tuple[str, ...],
     seed: int,
+    use_batch: bool,
     **kw: Any,
 ) -> None:
     """Run prompt versions A, B, ... over the same articles and compare them.
@@ -113,7 +123,10 @@ def compare(
             markup=False,
         )
 
-    runs = runner.run_versions(refs, items, options, on_done=done)
+    if use_batch:
+        runs = compare_batched(refs, items, options, kw, done)
+    else:
+        runs = runner.run_versions(refs, items, options, on_done=done)
     sources = {i.id: i.text for i in items if not isinstance(i, BadInput)}
     comparison = cmp.build_comparison(
         runs, sources=sources, references=ref_texts, prices=price_table, seed=seed
