@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import AsyncIterable, Callable, Iterable, Iterator
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import IO, Any
@@ -81,7 +81,7 @@ def cassette_context(options: RunOptions) -> contextlib.AbstractContextManager[A
 
 
 def run(
-    items: Iterable[Item],
+    items: Iterable[Item] | AsyncIterable[Item],
     options: RunOptions,
     *,
     on_record: Callable[[Record], None] | None = None,

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from datetime import UTC, datetime
 from typing import Any, TypeVar
 
@@ -16,7 +16,7 @@ from rich.table import Table
 
 from pipeline import batch as batchmode
 from pipeline import runner
-from pipeline.articles import iter_articles
+from pipeline.articles import Article, BadInput, iter_articles
 from pipeline.batch import BatchEvent, BatchSettings
 from pipeline.cli import cli
 from pipeline.cli._common import (
@@ -172,8 +172,9 @@ def run_batched(
     out: str | None,
     quiet: bool,
     no_wait: bool,
+    items: Iterable[Article | BadInput] | None = None,
 ) -> None:
-    """The body of ``summarise run --batch``."""
+    """The body of ``summarise run --batch`` (``items``: the inputs read, else ``chosen``'s)."""
     prompt, endpoint = runner.prepare(options)
     settings = batch_settings(kw, wait=not no_wait)
     stream = _open_out(out) if not no_wait else None
@@ -186,7 +187,11 @@ def run_batched(
     try:
         with BatchProgress(err_console, quiet=quiet) as progress:
             result = batchmode.run(
-                iter_articles(chosen), options, settings, on_record=emit, on_event=progress
+                iter_articles(chosen) if items is None else items,
+                options,
+                settings,
+                on_record=emit,
+                on_event=progress,
             )
     except KeyboardInterrupt:
         err_console.print(f"summarise: {INTERRUPTED}", markup=False, soft_wrap=True)

@@ -119,10 +119,14 @@ def _settings(kw: dict[str, Any]) -> RunSettings:
     )
 
 
-def _check_paths(paths: tuple[str, ...]) -> list[str]:
-    chosen = list(paths) or ["seeds"]
+def _check_paths(paths: tuple[str, ...], *, default: bool = True) -> list[str]:
+    """The paths as given (``seeds`` when none and ``default``); an http(s) URL is fetched,
+    not opened, so it is not checked here."""
+    from pipeline.web import is_url
+
+    chosen = list(paths) or (["seeds"] if default else [])
     for p in chosen:
-        if p != "-" and not Path(p).exists():
+        if p != "-" and not is_url(p) and not Path(p).exists():
             hint = " (the default is seeds/ in the project folder)" if not paths else ""
             raise ConfigError(f"no such file or folder: {p}{hint}")
     return chosen

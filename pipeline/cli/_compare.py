@@ -11,7 +11,7 @@ import click
 from rich.console import Console
 
 from pipeline import prompts, runner
-from pipeline.articles import BadInput, iter_articles
+from pipeline.articles import BadInput
 from pipeline.cli import cli
 from pipeline.cli._batch import batch_options, compare_batched
 from pipeline.cli._common import (
@@ -22,6 +22,7 @@ from pipeline.cli._common import (
 )
 from pipeline.engine import RunSummary
 from pipeline.errors import ConfigError
+from pipeline.web import WebSource
 
 _VERSION_ARG = re.compile(r"^[A-Za-z0-9_.-]+@v\d+$")
 
@@ -105,7 +106,7 @@ def compare(
     price_table = load_prices(prices)
     ref_texts = cmp.load_references(references) if references else None
     chosen = _check_paths(paths)
-    items = list(iter_articles(chosen))
+    items = list(WebSource(chosen, db=kw["db"]))  # URLs of pages and feeds too
     if not items:
         raise ConfigError(f"no articles found in {' '.join(chosen)}")
     options = runner.RunOptions(

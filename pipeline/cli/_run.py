@@ -8,7 +8,6 @@ from typing import Any
 import click
 
 from pipeline import runner
-from pipeline.articles import iter_articles
 from pipeline.cli import cli
 from pipeline.cli._batch import batch_options, run_batched
 from pipeline.cli._common import (
@@ -20,6 +19,7 @@ from pipeline.cli._common import (
     _summary_table,
     err_console,
 )
+from pipeline.cli._web import web_options, web_source
 from pipeline.errors import ConfigError
 from pipeline.records import Record
 
@@ -55,6 +55,7 @@ from pipeline.records import Record
     "writes the records.",
 )
 @batch_options
+@web_options
 def run(
     paths: tuple[str, ...],
     prompt_ref: str,
@@ -65,8 +66,10 @@ def run(
     no_wait: bool,
     **kw: Any,
 ) -> None:
-    """Summarise every article in PATHS (files, folders, JSONL, '-' for stdin; default seeds/)."""
-    chosen = _check_paths(paths)
+    """Summarise every article in PATHS: files, folders, JSONL, '-' for stdin, and http(s)
+    URLs of pages or RSS/Atom feeds (default seeds/)."""
+    chosen = _check_paths(paths, default=not kw["urls"])
+    source = web_source(chosen, kw)
     options = runner.RunOptions(
         prompt=prompt_ref,
         model=kw["model"],
@@ -85,7 +88,7 @@ def run(
             f"note: {prompt.ref} is an unreleased draft (not in prompts/lock)", markup=False
         )
     if use_batch:
-        run_batched(chosen, options, kw, out=out, quiet=quiet, no_wait=no_wait)
+        run_batched(chosen, options, kw, out=out, quiet=quiet, no_wait=no_wait, items=source)
         return
     stream = _open_out(out)
     progress = _progress(not quiet and err_console.is_terminal)
@@ -103,14 +106,14 @@ def run(
         if progress:
             progress.start()
         try:
-            summary = runner.run(iter_articles(chosen), options, on_record=emit)
+            summary = runner.run(source, options, on_record=emit)
         finally:
             if progress:
                 progress.stop()
     finally:
         if stream is not sys.stdout:
             stream.close()
-    if summary.n == 0:
+    if summary.n == 0 and not source.has_urls:  # a feed with nothing in it is not an error
         raise ConfigError(
             f"no articles found in {' '.join(chosen)} "
             "(looked for .txt, .md, .html, .json and .jsonl files)"
