@@ -69,7 +69,8 @@ Classes (the rule that counts each):
     a number ("before 2020 Ms Sturgeon"); (c) a capitalised name repeated within the
     sentence whose second mention is glued to the end of a capitalised run that opens with
     "the", and precedes a lower-case word ("the Grand National Tindall celebrates"); (d) a
-    "Word:" caption label right after a capitalised word ("Agincourt Cabinets: A pair").
+    "Word:" caption label right after a capitalised word that does not open the sentence
+    ("the Battle of Agincourt Cabinets: A pair").
 
 Run from the repo root: ``python -m benchmarks.seed_audit`` (``--details`` lists every flagged
 item; ``--json`` prints the counts as JSON).
@@ -295,8 +296,11 @@ def _attributed_after(quote: str, after: str) -> str | None:
     """The speaker named right after a quotation in the same sentence ("..., said X" /
     "...," X said), "pronoun" for "he said" / "she said", else None. A quotation that ends
     with a full stop ends its sentence: what follows is not its attribution."""
-    if not (quote.rstrip().endswith((",", "?", "!")) or after.startswith(",")):
+    lead = re.match(r"^[,?!]?[\"”’']*[,?!]?", after)
+    mark = lead.group(0) if lead else ""
+    if not (quote.rstrip().endswith((",", "?", "!")) or re.search(r"[,?!]", mark)):
         return None
+    after = after[len(mark) :]
     m = _AFTER_NAMED.match(after)
     if m:
         name = m.group(1) or m.group(2)
@@ -320,7 +324,7 @@ def _quotes(seed: str, text: str, out: dict[str, Any]) -> list[Flag]:
         if q["speaker"] is None:
             at = text.find(quote)
             if at >= 0:
-                after = text[at + len(quote) : at + len(quote) + 80].lstrip("\"”’'")
+                after = text[at + len(quote) : at + len(quote) + 80]
                 named = _attributed_after(quote, after)
                 if named and named != "pronoun":
                     flags.append(Flag(seed, "quote_speaker_missed", quote[:60], named))
@@ -374,7 +378,7 @@ def _seams(sentence: str) -> list[str]:
         if prev not in FUNCTION_WORDS:
             found.append("opener: " + sentence[max(0, m.start() - 20) : m.end() + 10].strip())
     found += ["title: " + m.group(0) for m in _SEAM_TITLE.finditer(sentence)]
-    found += ["label: " + m.group(0) for m in _SEAM_LABEL.finditer(sentence)]
+    found += ["label: " + m.group(0) for m in _SEAM_LABEL.finditer(sentence) if m.start() > 0]
     tokens = list(re.finditer(r"[\w’'-]+", sentence))
     for i in range(1, len(tokens) - 1):
         for size in (1, 2):
