@@ -112,6 +112,12 @@ class BatchDriver:
         counts.in_open_batches += writer.claimed_elsewhere
         self._too_big(writer, summariser)
         counts.too_long = len(writer.too_big)
+        ctx.emit(
+            "planned",
+            f"{counts.inputs:,} input(s): {counts.new_requests:,} new request(s) in "
+            f"{len(writer.jobs)} batch file(s), {counts.in_open_batches:,} already in open "
+            f"batches, {counts.cached:,} from the store, {counts.bad:,} bad",
+        )
         return counts
 
     def reconcile(self, run_id: int) -> int:
