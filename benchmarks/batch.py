@@ -46,8 +46,7 @@ MODEL = "gpt-4o-mini"
 
 
 def serve(argv: list[str]) -> int:
-    from pipeline.server import FakeOpenAIServer, ServerConfig
-    from pipeline.server._batches import BatchConfig
+    from pipeline.server import BatchConfig, FakeOpenAIServer, ServerConfig
 
     p = argparse.ArgumentParser(prog="python -m benchmarks.batch serve")
     p.add_argument("--files", required=True)
