@@ -296,3 +296,14 @@ def test_the_progress_display_shows_every_open_batch() -> None:
         "batch batch_1: in_progress, 4 / 1 / 10 completed / failed / total",
         "batch batch_1: completed, 9 / 1 / 10 completed / failed / total",
     ]
+
+
+def test_articles_waiting_on_another_endpoints_batch_name_that_endpoint() -> None:
+    with batch_server() as a, batch_server() as b:
+        sub = invoke(*run_args(a, "--no-wait"))
+        other = invoke(*run_args(b))
+        assert b.batches.created == 0  # nothing submitted twice
+        done = invoke(*run_args(a))
+    assert sub.exit_code == 0
+    assert other.exit_code == 2 and f"pass --base-url {a.base_url}" in other.stderr
+    assert done.exit_code == 0 and len(records(done.stdout)) == 21
