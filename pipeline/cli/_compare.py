@@ -5,13 +5,10 @@ from __future__ import annotations
 import re
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
-from rich.console import Console
 
-from pipeline import prompts, runner
-from pipeline.articles import BadInput, iter_articles
 from pipeline.cli import cli
 from pipeline.cli._common import (
     _check_paths,
@@ -19,8 +16,10 @@ from pipeline.cli._common import (
     _settings,
     err_console,
 )
-from pipeline.engine import RunSummary
 from pipeline.errors import ConfigError
+
+if TYPE_CHECKING:
+    from pipeline.engine import RunSummary
 
 _VERSION_ARG = re.compile(r"^[A-Za-z0-9_.-]+@v\d+$")
 
@@ -69,8 +68,11 @@ def compare(
     A and B are NAME@VERSION (e.g. summarise@v1 summarise@v2); the articles come from PATHS
     (default seeds/). Results already stored are reused; only what is missing is run.
     """
+    from rich.console import Console
+
     from pipeline import compare as cmp
-    from pipeline import report
+    from pipeline import prompts, report, runner
+    from pipeline.articles import BadInput, iter_articles
     from pipeline.prices import load_prices
 
     refs = [a for a in args if _VERSION_ARG.match(a)]

@@ -3,12 +3,10 @@
 from __future__ import annotations
 
 import sys
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
-from pipeline import runner
-from pipeline.articles import iter_articles
 from pipeline.cli import cli
 from pipeline.cli._common import (
     _check_paths,
@@ -20,7 +18,9 @@ from pipeline.cli._common import (
     err_console,
 )
 from pipeline.errors import ConfigError
-from pipeline.records import Record
+
+if TYPE_CHECKING:
+    from pipeline.records import Record
 
 
 @cli.command()
@@ -49,6 +49,9 @@ def run(
     **kw: Any,
 ) -> None:
     """Summarise every article in PATHS (files, folders, JSONL, '-' for stdin; default seeds/)."""
+    from pipeline import runner
+    from pipeline.articles import iter_articles
+
     chosen = _check_paths(paths)
     options = runner.RunOptions(
         prompt=prompt_ref,
