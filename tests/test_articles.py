@@ -327,10 +327,10 @@ def test_unreadable_file_is_a_bad_input(tmp_path: Path, monkeypatch: pytest.Monk
     path = tmp_path / "locked.txt"
     path.write_text("text", encoding="utf-8")
 
-    def refuse(self: Path) -> bytes:
+    def refuse(path: Any) -> Any:
         raise PermissionError(13, "Permission denied")
 
-    monkeypatch.setattr(Path, "read_bytes", refuse)
+    monkeypatch.setattr("pipeline.articles._iterate.open_regular", refuse)
     (bad,) = load(path)
     assert isinstance(bad, BadInput) and "cannot read the file (Permission denied)" in bad.message
 
@@ -622,7 +622,9 @@ def test_jsonl_file_is_read_line_by_line(tmp_path: Path, monkeypatch: pytest.Mon
     path = tmp_path / "big.jsonl"
     path.write_bytes(b'{"text": "one"}\n' + b'{"text": "next"}\n' * 5000)
     lines_read = 0
-    real_open = Path.open
+    from pipeline.articles import _iterate
+
+    real_open = _iterate.open_regular
 
     class Counting:
         def __init__(self, f: Any) -> None:
@@ -643,19 +645,17 @@ def test_jsonl_file_is_read_line_by_line(tmp_path: Path, monkeypatch: pytest.Mon
             result: int = self._f.seek(pos)
             return result
 
-        def __iter__(self) -> Counting:
-            return self
-
-        def __next__(self) -> bytes:
+        def readline(self, limit: int = -1) -> bytes:
             nonlocal lines_read
             lines_read += 1
-            line: bytes = next(self._f)
+            line: bytes = self._f.readline(limit)
             return line
 
-    def counting_open(self: Path, *args: Any, **kwargs: Any) -> Any:
-        return Counting(real_open(self, *args, **kwargs))
+    def counting_open(path: Any) -> Any:
+        f, size = real_open(path)
+        return Counting(f), size
 
-    monkeypatch.setattr(Path, "open", counting_open)
+    monkeypatch.setattr(_iterate, "open_regular", counting_open)
     items = iter_articles([path])
     first = next(items)
     assert isinstance(first, Article) and first.source == f"{path}:1"

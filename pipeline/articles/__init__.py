@@ -30,10 +30,20 @@ Inputs
   photo credits. Content comes from the largest ``<article>``, else ``<main>``, else
   ``<body>``; block elements become paragraphs.
 
+Safety (``_safe``)
+-----------------
+Every input item gives its own record, whatever it holds. A FIFO, socket or device (in a
+folder or named) is never opened for a blocking read: it is a ``bad_input``. A file read
+whole is capped by its ``fstat`` size before a byte is read (8 MiB; a ``.json`` file 64 MiB)
+and a JSONL line by a bounded ``readline`` (8 MiB): what goes over is ``too_long``. A line
+with a lone surrogate escape in a field that is used, JSON nested past the recursion limit
+or an integer over Python's 4,300-digit limit is that line's ``bad_input``. A file name that
+is not UTF-8 is read, and shown with ``\\xNN`` escapes in ``source``.
+
 Decoding
 --------
-UTF-8 (a BOM is dropped; UTF-16 with a BOM is read too). Bytes that are not UTF-8 are
-read as cp1252 when that gives plausible Western text (at most 20 % of the letters
+UTF-8 (a BOM is dropped; UTF-16 with a BOM is read too, JSONL included). Bytes that are
+not UTF-8 are read as cp1252 when that gives plausible Western text (at most 20 % of the letters
 non-ASCII, 90 % of those Latin-1 letters or typographic marks: detectors misjudge short
 Latin-1 / cp1252 texts), else as whatever charset-normalizer detects. A NUL byte, or more than 10 %
 control bytes in the first 8 KiB, means a binary file.
@@ -78,8 +88,9 @@ Modules
 -------
 ``_article`` (:class:`Article`, :class:`BadInput`, ids, building an article from text),
 ``_normalise`` (normalisation and furniture), ``_header`` (title and date), ``_decode``
-(bytes to text), ``_formats`` (plain text, Markdown, HTML, JSON, JSONL) and ``_iterate``
-(paths, folders and stdin).
+(bytes to text), ``_safe`` (size caps, special files, file names, hostile JSON),
+``_formats`` (plain text, Markdown, HTML, JSON, JSONL) and ``_iterate`` (paths, folders
+and stdin).
 """
 
 from __future__ import annotations

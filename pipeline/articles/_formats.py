@@ -3,20 +3,36 @@ JSONL (streamed line by line)."""
 
 from __future__ import annotations
 
+import dataclasses
 import io
 import json
 import re
 from collections.abc import Iterable, Iterator
-from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 from pipeline.articles._article import Item, _bad, _make_article
-from pipeline.articles._decode import _BINARY, _decode, _looks_binary, _Undecodable
+from pipeline.articles._decode import (
+    _BINARY,
+    _UTF16_BOMS,
+    _decode,
+    _looks_binary,
+    _Undecodable,
+)
 from pipeline.articles._header import _is_header_credit
 from pipeline.articles._normalise import _LINE_BREAKS, _clean_line, _is_furniture
+from pipeline.articles._safe import (
+    MAX_ARTICLE_BYTES,
+    BadJSON,
+    Oversize,
+    bounded_lines,
+    lone_surrogate,
+    parse_json,
+    too_big,
+)
 
 TEXT_FIELDS = ("text", "article", "body", "content", "document")
 _DATE_FIELDS = ("date", "published", "published_at")
+_USED_FIELDS = (*TEXT_FIELDS, "title", "headline", *_DATE_FIELDS, "url", "link", "id")
 
 
 def _names(spec: str) -> frozenset[str]:
@@ -53,6 +69,16 @@ def _from_object(source: str, obj: object, raw: bytes) -> Item:
             f"expected a JSON object, got {_json_kind(obj)}; "
             'give each article as an object with a "text" field',
         )
+    for name in _USED_FIELDS:
+        bad = lone_surrogate(obj.get(name))
+        if bad is not None:
+            return _bad(
+                source,
+                raw,
+                f'the "{name}" field holds a lone surrogate escape ({bad}), half of a '
+                "character that no text can hold; fix the escape (emoji take two: "
+                "\\ud83d\\ude00) or remove it",
+            )
     text = None
     for name in TEXT_FIELDS:
         value = obj.get(name)
@@ -87,19 +113,17 @@ def _iter_json(source: str, raw: bytes) -> Iterator[Item]:
         yield _bad(source, raw, "file is empty; add the article or remove the file")
         return
     try:
-        data = json.loads(text)
-    except json.JSONDecodeError as e:
-        yield _bad(
-            source,
-            raw,
-            f"not valid JSON ({e.msg}: line {e.lineno} column {e.colno}); fix the file",
-        )
+        data = parse_json(text)
+    except BadJSON as e:
+        yield _bad(source, raw, f"{e.problem}; fix the file")
         return
     if isinstance(data, list):
         if not data:
             yield _bad(source, raw, "the JSON list is empty; add article objects or remove it")
         for n, item in enumerate(data, start=1):
-            item_raw = json.dumps(item, sort_keys=True, ensure_ascii=False).encode("utf-8")
+            item_raw = json.dumps(item, sort_keys=True, ensure_ascii=False).encode(
+                "utf-8", "surrogatepass"
+            )
             yield _from_object(f"{source}#{n}", item, item_raw)
     elif isinstance(data, dict):
         yield _from_object(source, data, raw)
@@ -112,9 +136,12 @@ def _iter_json(source: str, raw: bytes) -> Iterator[Item]:
         )
 
 
-def _jsonl_line(source: str, number: int, raw: bytes) -> Item | None:
+def _jsonl_line(source: str, number: int, raw: bytes | Oversize) -> Item | None:
     """One JSONL line -> an item; None for a blank line."""
     where = f"{source}:{number}"
+    if isinstance(raw, Oversize):
+        problem = too_big(raw.size, MAX_ARTICLE_BYTES, "the line", "shorten it or remove it")
+        return _too_long(where, problem)
     try:
         line = raw.decode("utf-8-sig" if number == 1 else "utf-8")
     except UnicodeDecodeError as e:
@@ -122,17 +149,21 @@ def _jsonl_line(source: str, number: int, raw: bytes) -> Item | None:
     if not line.strip():
         return None
     try:
-        obj = json.loads(line)
-    except json.JSONDecodeError as e:
-        return _bad(
-            where,
-            raw,
-            f"line is not valid JSON ({e.msg}: column {e.colno}); fix the line or remove it",
-        )
+        obj = parse_json(line)
+    except BadJSON as e:
+        problem = re.sub(r": line 1 column (\d+)\)$", r": column \1)", e.problem)
+        return _bad(where, raw, f"line is {problem}; fix the line or remove it")
     return _from_object(where, obj, raw)
 
 
-def _iter_jsonl_lines(source: str, stream: Iterable[bytes], first: int = 1) -> Iterator[Item]:
+def _too_long(source: str, problem: str) -> Item:
+    bad = _bad(source, None, problem)
+    return dataclasses.replace(bad, kind="too_long")
+
+
+def _iter_jsonl_lines(
+    source: str, stream: Iterable[bytes | Oversize], first: int = 1
+) -> Iterator[Item]:
     seen = False
     for number, raw in enumerate(stream, start=first):
         item = _jsonl_line(source, number, raw)
@@ -143,14 +174,37 @@ def _iter_jsonl_lines(source: str, stream: Iterable[bytes], first: int = 1) -> I
         yield _bad(source, None, "file is empty (no JSON lines); add articles or remove the file")
 
 
-def _iter_jsonl(source: str, path: Path) -> Iterator[Item]:
-    with path.open("rb") as f:
-        head = f.read(8192)
-        if _looks_binary(head):
-            yield _bad(source, head, _BINARY)
-            return
-        f.seek(0)
-        yield from _iter_jsonl_lines(source, f)
+def _iter_jsonl(source: str, f: IO[bytes]) -> Iterator[Item]:
+    """A JSONL file, streamed line by line (UTF-8, or UTF-16 with a BOM)."""
+    head = f.read(8192)
+    f.seek(0)
+    if head.startswith(_UTF16_BOMS):
+        yield from _iter_jsonl_lines(source, _utf16_lines(f))
+        return
+    if _looks_binary(head):
+        yield _bad(source, head, _BINARY)
+        return
+    yield from _iter_jsonl_lines(source, bounded_lines(f))
+
+
+def _utf16_lines(f: IO[bytes]) -> Iterator[bytes | Oversize]:
+    """UTF-16 lines re-encoded as UTF-8 (a broken surrogate pair fails its own line only)."""
+    text = io.TextIOWrapper(f, encoding="utf-16", errors="surrogatepass", newline="")
+    try:
+        yield from bounded_lines(_Utf8Lines(text), MAX_ARTICLE_BYTES)
+    finally:
+        text.detach()
+
+
+class _Utf8Lines:
+    """A text stream read as UTF-8 lines (``readline(limit)`` counts characters; close
+    enough for a cap)."""
+
+    def __init__(self, text: io.TextIOWrapper) -> None:
+        self.text = text
+
+    def readline(self, limit: int = -1, /) -> bytes:
+        return self.text.readline(limit).encode("utf-8", "surrogatepass")
 
 
 # -- plain text and Markdown -----------------------------------------------------------------------
@@ -340,10 +394,7 @@ def load_article_text(source: str, raw: bytes, *, suffix: str = ".txt") -> Itera
         yield from _iter_json(source, raw)
         return
     if suffix == ".jsonl":
-        if _looks_binary(raw):
-            yield _bad(source, raw, _BINARY)
-            return
-        yield from _iter_jsonl_lines(source, io.BytesIO(raw))
+        yield from _iter_jsonl(source, io.BytesIO(raw))
         return
     try:
         text = _decode(raw)

@@ -159,6 +159,9 @@ class FakeOpenAIServer(_HTTPServer):
             with self.stats._lock:
                 self.stats.responder_errors += 1
             reply = _Reply(500, _error_body(f"responder failed: {e!r}", type="server_error"))
+        except asyncio.CancelledError:  # the server stopped while this request waited
+            reply = _Reply(action="drop")
+            raise
         finally:
             status = reply.status if reply.action == "send" else None
             self.stats._end(rec, status)
