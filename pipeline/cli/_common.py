@@ -131,6 +131,14 @@ def _engine_options(fn: F) -> F:
     return fn
 
 
+_quiet_option = click.option(
+    "--quiet",
+    "-q",
+    is_flag=True,
+    help="No progress display and no summary on stderr (errors are still shown).",
+)
+
+
 def _settings(kw: dict[str, Any]) -> RunSettings:
     from pipeline.engine import RunSettings
 

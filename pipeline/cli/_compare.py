@@ -13,9 +13,11 @@ from pipeline.cli import cli
 from pipeline.cli._common import (
     _check_paths,
     _engine_options,
+    _quiet_option,
     _settings,
     err_console,
 )
+from pipeline.cli._display import RunDisplay
 from pipeline.errors import ConfigError
 
 if TYPE_CHECKING:
@@ -49,10 +51,12 @@ _VERSION_ARG = re.compile(r"^[A-Za-z0-9_.-]+@v\d+$")
     "gate",
     multiple=True,
     metavar="METRIC",
-    help="Exit 1 when a candidate is worse than A on METRIC beyond the 95% CI.",
+    help="Exit 1 when a candidate is worse than A on METRIC beyond the 95% CI; METRIC is a "
+    "name the report shows, e.g. faithfulness, 'input tokens', latency.",
 )
 @click.option("--seed", type=int, default=0, show_default=True, help="Bootstrap seed.")
 @_engine_options
+@_quiet_option
 def compare(
     args: tuple[str, ...],
     references: str | None,
@@ -61,6 +65,7 @@ def compare(
     prices: str | None,
     gate: tuple[str, ...],
     seed: int,
+    quiet: bool,
     **kw: Any,
 ) -> None:
     """Run prompt versions A, B, ... over the same articles and compare them.
@@ -88,12 +93,7 @@ def compare(
         )
     for r in refs:  # unknown prompt/version, an edited release or a judge prompt: exit 2 now
         prompts.check_command(prompts.load_prompt(r), "compare")
-    for g in gate:
-        if g not in cmp.METRIC_BY_KEY:
-            raise ConfigError(
-                f"unknown metric {g!r} for --fail-on-regression; choose one of: "
-                + ", ".join(cmp.METRIC_BY_KEY)
-            )
+    gates = [cmp.resolve_metric(g) for g in gate]  # the report's names or the keys
     price_table = load_prices(prices)
     ref_texts = cmp.load_references(references) if references else None
     chosen = _check_paths(paths)
@@ -110,17 +110,33 @@ def compare(
     )
 
     def done(ref: str, s: RunSummary) -> None:
-        err_console.print(
-            f"{ref}: {s.ok} ok, {s.failed} failed, {s.cached} from the store ({s.seconds:.1f}s)",
-            markup=False,
-        )
+        if not quiet:
+            err_console.print(
+                f"{ref}: {s.ok} ok, {s.failed} failed, {s.cached} from the store "
+                f"({s.seconds:.1f}s)",
+                markup=False,
+            )
 
-    runs = runner.run_versions(refs, items, options, on_done=done)
+    display = RunDisplay(f"compare {' '.join(refs)}", quiet=quiet, total=len(items) * len(refs))
+    with display:
+        runs = runner.run_versions(
+            refs, items, options, on_record=lambda _ref, r: display.count(r), on_done=done
+        )
     sources = {i.id: i.text for i in items if not isinstance(i, BadInput)}
     comparison = cmp.build_comparison(
-        runs, sources=sources, references=ref_texts, prices=price_table, seed=seed
+        runs.records,
+        sources=sources,
+        references=ref_texts,
+        prices=price_table,
+        seed=seed,
+        timings=runs.timings,
     )
-    failing = [g for g in gate if cmp.fails_gate(comparison, g)]
+    failing = [m.label for m in gates if cmp.fails_gate(comparison, m.key)]
+    unchecked = [
+        m.label
+        for m in gates
+        if any(d.get(m.key).verdict == "not_comparable" for d in comparison.diffs)
+    ]
     if fmt == "table" and out is None:
         report.render_table(comparison, Console(highlight=False))
     else:
@@ -128,12 +144,19 @@ def compare(
         if out:
             Path(out).parent.mkdir(parents=True, exist_ok=True)
             Path(out).write_text(text, encoding="utf-8")
-            err_console.print(f"wrote {out}", markup=False)
+            if not quiet:
+                err_console.print(f"wrote {out}", markup=False)
         else:
             click.echo(text, nl=False)
+    for label in unchecked:
+        click.echo(
+            f"--fail-on-regression {label}: not checked, the {label} figures are not "
+            "comparable (see the report's note)",
+            err=True,
+        )
     if failing:
-        err_console.print(
+        click.echo(
             f"regression on {', '.join(failing)}: failing as asked (--fail-on-regression)",
-            markup=False,
+            err=True,
         )
         sys.exit(1)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import sys
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import click
 
@@ -12,15 +12,13 @@ from pipeline.cli._common import (
     _check_paths,
     _engine_options,
     _open_out,
-    _progress,
+    _quiet_option,
     _settings,
     _summary_table,
     err_console,
 )
+from pipeline.cli._display import RunDisplay
 from pipeline.errors import ConfigError
-
-if TYPE_CHECKING:
-    from pipeline.records import Record
 
 
 @cli.command()
@@ -39,7 +37,7 @@ if TYPE_CHECKING:
     type=click.Path(dir_okay=False),
     help="Record every HTTP exchange into this cassette (scrubbed of secrets).",
 )
-@click.option("--quiet", "-q", is_flag=True, help="No progress bar or summary table.")
+@_quiet_option
 def run(
     paths: tuple[str, ...],
     prompt_ref: str,
@@ -66,28 +64,18 @@ def run(
     prompt, endpoint = runner.prepare(options)
     if not prompt.locked:
         err_console.print(
-            f"note: {prompt.ref} is an unreleased draft (not in prompts/lock)", markup=False
+            f"note: {prompt.ref} is an unreleased draft (from {prompt.origin}): release it with "
+            "`summarise prompts lock`",
+            markup=False,
         )
     stream = _open_out(out)
-    progress = _progress(not quiet and err_console.is_terminal)
     try:
-        write = runner.write_records(stream)
-        task = (
-            progress.add_task(f"{prompt.ref} on {endpoint.model}", total=None) if progress else None
+        display = RunDisplay(
+            f"{prompt.ref} · {endpoint.model}", quiet=quiet, paths=chosen, out=stream
         )
-
-        def emit(record: Record) -> None:
-            write(record)
-            if progress is not None and task is not None:
-                progress.advance(task)
-
-        if progress:
-            progress.start()
-        try:
+        emit = display.wrap(runner.write_records(stream))
+        with display:
             summary = runner.run(iter_articles(chosen), options, on_record=emit)
-        finally:
-            if progress:
-                progress.stop()
     finally:
         if stream is not sys.stdout:
             stream.close()
