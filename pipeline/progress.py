@@ -1,4 +1,4 @@
-"""A run's progress as people read it: counts, rate, time left and what the run waits on.
+r"""A run's progress as people read it: counts, rate, time left and what the run waits on.
 
 :class:`RunProgress` is fed the run's records (:meth:`~RunProgress.record`) and the engine's
 events (:meth:`~RunProgress.event`, the one entry point for them) and renders one status line
@@ -8,9 +8,11 @@ events (:meth:`~RunProgress.event`, the one entry point for them) and renders on
     summarise@v2 · gpt-4o-mini  40/240  ok 40 · 1.9/s · 1 min 45 s left · waiting 26 s: rate limit
     summarise@v2 · x  0/21  retrying 8 articles: cannot connect to http://127.0.0.1:9/v1
 
-Events are small objects with a ``kind`` (or named by their class): ``waiting`` (``seconds``,
-``reason``), ``retrying`` (``article``, ``reason``), ``note`` (``message``: printed once, above
-the line) and ``stopped`` (``message``). Nothing here touches a terminal: the CLI's
+Events are the engine's :class:`pipeline.engine.Event`\ s (``kind``, ``message``,
+``seconds``, ``article_id``): ``waiting`` (every sender pauses: a countdown), ``retrying`` (an
+article's request is retried: counted until its record arrives), ``adapted`` and ``note``
+(printed once, on their own line above the status) and ``stopped`` (the reason replaces the
+status). Nothing here touches a terminal: the CLI's
 :mod:`pipeline.cli._display` draws the line. :func:`count_articles` gives the total when it is
 knowable without reading the articles: files, folders, JSONL (lines counted in chunks, never
 held), a JSON file holding one object; stdin, URLs and JSON lists leave it unknown.
@@ -34,7 +36,7 @@ def _kind(event: Any) -> str:
     if isinstance(kind, str):
         return kind
     name = type(event).__name__.lower()
-    for known in ("waiting", "retrying", "note", "stopped"):
+    for known in ("waiting", "retrying", "adapted", "note", "stopped"):
         if known in name:
             return known
     return name
@@ -79,19 +81,21 @@ class RunProgress:
             self.total = self.done  # the count was an estimate
 
     def event(self, event: Any) -> None:
-        """The one entry point for the engine's events (see the module docstring)."""
+        """The one entry point for the engine's events (:class:`pipeline.engine.Event`)."""
         kind = _kind(event)
+        why = str(getattr(event, "reason", None) or getattr(event, "message", None) or "")
         if kind == "waiting":
             seconds = float(getattr(event, "seconds", 0) or 0)
             self.waiting_until = self.clock() + max(0.0, seconds)
-            self.waiting_reason = str(getattr(event, "reason", "") or "")
+            self.waiting_reason = why
         elif kind == "retrying":
-            article = getattr(event, "article", None) or getattr(event, "article_id", None)
-            self.retrying[str(article)] = str(getattr(event, "reason", "") or "")
-        elif kind == "note":
-            self.notes.append(str(getattr(event, "message", event)))
+            article = getattr(event, "article_id", None) or getattr(event, "article", None)
+            self.retrying[str(article)] = why.removesuffix(": retrying")
+        elif kind in ("note", "adapted"):
+            self.notes.append(why or str(event))
         elif kind == "stopped":
-            self.stopped = str(getattr(event, "message", "") or "stopped")
+            self.stopped = why or "stopped"
+            self.waiting_until = None
 
     def set_total(self, total: int | None) -> None:
         if total is not None:

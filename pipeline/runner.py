@@ -18,7 +18,15 @@ from typing import IO, TYPE_CHECKING, Any
 from pipeline import cassettes
 from pipeline.articles import Article, BadInput, iter_articles
 from pipeline.client import Endpoint, resolve_endpoint
-from pipeline.engine import Item, RunSettings, RunSummary, Summariser, cache_key, run_live
+from pipeline.engine import (
+    EventSink,
+    Item,
+    RunSettings,
+    RunSummary,
+    Summariser,
+    cache_key,
+    run_live,
+)
 from pipeline.errors import ConfigError
 from pipeline.prompts import Prompt, check_command, load_prompt
 from pipeline.records import Record
@@ -125,9 +133,13 @@ def _begin(options: RunOptions, st: Store, command: str) -> _Run:
 
 
 async def _drive(
-    r: _Run, items: Iterable[Item], st: Store, on_record: Callable[[Record], None] | None
+    r: _Run,
+    items: Iterable[Item],
+    st: Store,
+    on_record: Callable[[Record], None] | None,
+    on_event: EventSink | None = None,
 ) -> None:
-    summariser = Summariser(r.prompt, r.endpoint, settings=r.settings)
+    summariser = Summariser(r.prompt, r.endpoint, settings=r.settings, on_event=on_event)
     try:
         async for record in run_live(items, summariser, st, run_id=r.summary.run_id):
             r.summary.add(record)
@@ -152,15 +164,17 @@ def run(
     on_record: Callable[[Record], None] | None = None,
     store: Store | None = None,
     command: str = "run",
+    on_event: EventSink | None = None,
 ) -> RunSummary:
-    """Summarise ``items`` and call ``on_record`` once per input, in input order."""
+    """Summarise ``items`` and call ``on_record`` once per input, in input order;
+    ``on_event`` hears what the run waits on, retries and adapts (see :class:`Event`)."""
     own_store = store is None
     st = store or Store(options.db)
     try:
         r = _begin(options, st, command)
         try:
             with cassette_context(options):
-                asyncio.run(_drive(r, items, st, on_record))
+                asyncio.run(_drive(r, items, st, on_record, on_event))
         finally:
             _finish(r, st)
     finally:
@@ -198,6 +212,7 @@ def run_versions(
     *,
     on_record: Callable[[str, Record], None] | None = None,
     on_done: Callable[[str, RunSummary], None] | None = None,
+    on_event: EventSink | None = None,
 ) -> VersionRuns:
     """Run (or reuse from the store) every prompt version over the same inputs.
 

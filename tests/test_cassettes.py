@@ -75,7 +75,7 @@ def summariser_for(base_url: str, **settings: Any) -> Summariser:
         Endpoint(model="builtin", base_url=base_url, api_key="sk-dummy-for-tests"),
         settings=RunSettings(**{"backoff_initial_s": 0.0, "backoff_cap_s": 0.0, **settings}),
         scorer=lambda source, summary: {"faithfulness": 1.0, "unsupported": []},
-        pricer=lambda model, pt, ct: None,
+        pricer=lambda model, attempt: None,
     )
 
 

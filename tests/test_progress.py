@@ -223,3 +223,43 @@ def test_notes_get_their_own_line_above_the_status() -> None:
     line.refresh()
     line.stop()
     assert screen(term.getvalue()) == ["the server rejects json_schema: using json_object", ""]
+
+
+def test_the_engines_own_events() -> None:
+    from pipeline.engine import Event
+
+    p, clock = progress()
+    p.event(Event("waiting", "rate limit", seconds=26))
+    assert p.line(120).endswith("waiting 26 s: rate limit")
+    for a in ("a1", "a2"):
+        p.event(Event("retrying", "http_error: retrying", seconds=0.5, article_id=a))
+    assert p.line(120).endswith("waiting 26 s: rate limit · retrying 2 articles: http_error")
+    p.event(Event("adapted", "the server rejects json_schema structured output: using json_object"))
+    assert p.take_notes() == ["the server rejects json_schema structured output: using json_object"]
+    p.event(Event("stopped", "cannot connect to http://127.0.0.1:9/v1; check --base-url"))
+    assert p.line(120).endswith(
+        "stopped: cannot connect to http://127.0.0.1:9/v1; check --base-url"
+    )
+
+
+def test_a_dead_server_on_the_terminal_says_so_before_any_record(tmp_path: Path) -> None:
+    import os
+    import re
+    import sys
+
+    from terminal import run_on_terminal
+
+    env = {k: v for k, v in os.environ.items() if not k.startswith("OPENAI_")}
+    env["SUMMARISE_HOME"] = str(tmp_path / "home")
+    seeds = Path(__file__).resolve().parent.parent / "seeds"
+    code, output = run_on_terminal(
+        [sys.executable, "-m", "pipeline", "run", str(seeds), "--base-url",
+         "http://127.0.0.1:9/v1", "--model", "x"],
+        cwd=tmp_path,
+        env=env,
+    )  # fmt: skip
+    assert code == 2
+    drawn = re.findall(r"\x1b\[2K(summarise@v2 · x [^\r\n\x1b]*)", output)
+    before_records = output[: output.index('{"article_id"')]
+    assert "retrying" in before_records and "articles: http_error" in before_records, drawn
+    assert "run stopped: cannot connect to http://127.0.0.1:9/v1" in output

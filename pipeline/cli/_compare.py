@@ -120,7 +120,12 @@ def compare(
     display = RunDisplay(f"compare {' '.join(refs)}", quiet=quiet, total=len(items) * len(refs))
     with display:
         runs = runner.run_versions(
-            refs, items, options, on_record=lambda _ref, r: display.count(r), on_done=done
+            refs,
+            items,
+            options,
+            on_record=lambda _ref, r: display.count(r),
+            on_done=done,
+            on_event=display.event,
         )
     sources = {i.id: i.text for i in items if not isinstance(i, BadInput)}
     comparison = cmp.build_comparison(

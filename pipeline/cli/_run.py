@@ -75,7 +75,9 @@ def run(
         )
         emit = display.wrap(runner.write_records(stream))
         with display:
-            summary = runner.run(iter_articles(chosen), options, on_record=emit)
+            summary = runner.run(
+                iter_articles(chosen), options, on_record=emit, on_event=display.event
+            )
     finally:
         if stream is not sys.stdout:
             stream.close()

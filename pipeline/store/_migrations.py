@@ -71,3 +71,39 @@ def m001_initial(db: sqlite3.Connection) -> None:
         CREATE INDEX attempts_key ON attempts (cache_key);
         """,
     )
+
+
+@migration
+def m002_journal_leases_usage(db: sqlite3.Connection) -> None:
+    """``answers``: every 200 answer the moment it arrives, until its article's result is
+    committed (a crash then costs only the requests in flight); ``leases``: which run is asking
+    the model for an article now (two runs on one store never pay twice); the attempts' cached
+    and reasoning tokens and origin (live, batch, stored); a run's end state."""
+    _run_script(
+        db,
+        """
+        CREATE TABLE answers (
+            id INTEGER PRIMARY KEY,
+            cache_key TEXT NOT NULL,
+            request_sha256 TEXT NOT NULL,
+            status_code INTEGER NOT NULL,
+            body TEXT NOT NULL,
+            latency_ms INTEGER DEFAULT 0,
+            created_at TEXT NOT NULL
+        );
+        CREATE INDEX answers_request ON answers (request_sha256);
+        CREATE INDEX answers_key ON answers (cache_key);
+        CREATE TABLE leases (
+            cache_key TEXT PRIMARY KEY,
+            holder TEXT NOT NULL,
+            host TEXT NOT NULL,
+            pid INTEGER NOT NULL,
+            expires_at REAL NOT NULL
+        );
+        CREATE INDEX leases_holder ON leases (holder);
+        ALTER TABLE attempts ADD COLUMN cached_tokens INTEGER DEFAULT 0;
+        ALTER TABLE attempts ADD COLUMN reasoning_tokens INTEGER DEFAULT 0;
+        ALTER TABLE attempts ADD COLUMN origin TEXT DEFAULT 'live';
+        ALTER TABLE runs ADD COLUMN status TEXT DEFAULT 'running'
+        """,
+    )
