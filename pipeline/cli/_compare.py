@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from pipeline.cli import cli
+from pipeline.cli._batch import batch_options, compare_batched
 from pipeline.cli._common import (
     _check_paths,
     _engine_options,
@@ -55,8 +56,16 @@ _VERSION_ARG = re.compile(r"^[A-Za-z0-9_.-]+@v\d+$")
     "name the report shows, e.g. faithfulness, 'input tokens', latency.",
 )
 @click.option("--seed", type=int, default=0, show_default=True, help="Bootstrap seed.")
+@click.option(
+    "--batch",
+    "use_batch",
+    is_flag=True,
+    help="Run what is missing for every version through the provider's Batch API, all in "
+    "one submission window.",
+)
 @_engine_options
 @_quiet_option
+@batch_options
 def compare(
     args: tuple[str, ...],
     references: str | None,
@@ -66,6 +75,7 @@ def compare(
     gate: tuple[str, ...],
     seed: int,
     quiet: bool,
+    use_batch: bool,
     **kw: Any,
 ) -> None:
     """Run prompt versions A, B, ... over the same articles and compare them.
@@ -117,24 +127,31 @@ def compare(
                 markup=False,
             )
 
-    display = RunDisplay(f"compare {' '.join(refs)}", quiet=quiet, total=len(items) * len(refs))
-    with display:
-        runs = runner.run_versions(
-            refs,
-            items,
-            options,
-            on_record=lambda _ref, r: display.count(r),
-            on_done=done,
-            on_event=display.event,
-        )
+    records: dict[str, list[dict[str, Any]]]
+    timings: dict[str, list[cmp.Timing]] | None = None
+    if use_batch:  # the Batch API: no warm-up or concurrency to record (days still count)
+        records = compare_batched(refs, items, options, kw, done)
+    else:
+        total = len(items) * len(refs)
+        display = RunDisplay(f"compare {' '.join(refs)}", quiet=quiet, total=total)
+        with display:
+            runs = runner.run_versions(
+                refs,
+                items,
+                options,
+                on_record=lambda _ref, r: display.count(r),
+                on_done=done,
+                on_event=display.event,
+            )
+        records, timings = runs.records, runs.timings
     sources = {i.id: i.text for i in items if not isinstance(i, BadInput)}
     comparison = cmp.build_comparison(
-        runs.records,
+        records,
         sources=sources,
         references=ref_texts,
         prices=price_table,
         seed=seed,
-        timings=runs.timings,
+        timings=timings,
     )
     failing = [m.label for m in gates if cmp.fails_gate(comparison, m.key)]
     unchecked = [

@@ -8,6 +8,7 @@ from typing import Any
 import click
 
 from pipeline.cli import cli
+from pipeline.cli._batch import batch_options, run_batched
 from pipeline.cli._common import (
     _check_paths,
     _engine_options,
@@ -38,12 +39,28 @@ from pipeline.errors import ConfigError
     help="Record every HTTP exchange into this cassette (scrubbed of secrets).",
 )
 @_quiet_option
+@click.option(
+    "--batch",
+    "use_batch",
+    is_flag=True,
+    help="Send the articles through the provider's Batch API (half the price, answers "
+    "within 24 h); see `summarise batch --help`.",
+)
+@click.option(
+    "--no-wait",
+    is_flag=True,
+    help="With --batch: submit, print the batch ids and exit; `summarise batch collect` "
+    "writes the records.",
+)
+@batch_options
 def run(
     paths: tuple[str, ...],
     prompt_ref: str,
     out: str | None,
     record: str | None,
     quiet: bool,
+    use_batch: bool,
+    no_wait: bool,
     **kw: Any,
 ) -> None:
     """Summarise every article in PATHS (files, folders, JSONL, '-' for stdin; default seeds/)."""
@@ -61,6 +78,8 @@ def run(
         timeout=kw["timeout"],
         settings=_settings(kw),
     )
+    if no_wait and not use_batch:
+        raise ConfigError("--no-wait needs --batch (a live run always waits for its answers)")
     prompt, endpoint = runner.prepare(options)
     if not prompt.locked:
         err_console.print(
@@ -68,6 +87,9 @@ def run(
             "`summarise prompts lock`",
             markup=False,
         )
+    if use_batch:
+        run_batched(chosen, options, kw, out=out, quiet=quiet, no_wait=no_wait)
+        return
     stream = _open_out(out)
     try:
         display = RunDisplay(
