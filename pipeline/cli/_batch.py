@@ -7,17 +7,10 @@ import sys
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
-from rich.console import Console
-from rich.live import Live
-from rich.table import Table
 
-from pipeline import batch as batchmode
-from pipeline import runner
-from pipeline.articles import iter_articles
-from pipeline.batch import BatchEvent, BatchSettings
 from pipeline.cli import cli
 from pipeline.cli._common import (
     _engine_options,
@@ -27,7 +20,15 @@ from pipeline.cli._common import (
     err_console,
 )
 from pipeline.errors import ConfigError
-from pipeline.records import Record
+
+if TYPE_CHECKING:  # the rest is imported where it is used: `summarise --help` starts fast
+    from rich.console import Console
+    from rich.live import Live
+    from rich.table import Table
+
+    from pipeline import runner
+    from pipeline.batch import BatchEvent, BatchSettings
+    from pipeline.records import Record
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -71,6 +72,8 @@ def batch_options(fn: F) -> F:
 
 
 def batch_settings(kw: dict[str, Any], *, wait: bool = True) -> BatchSettings:
+    from pipeline.batch import BatchSettings
+
     return BatchSettings(
         max_requests=kw.get("batch_max_requests"),
         max_bytes=kw.get("batch_max_bytes"),
@@ -98,6 +101,8 @@ class BatchProgress:
         self._last: dict[int, str] = {}
 
     def __enter__(self) -> BatchProgress:
+        from rich.live import Live
+
         if self.console.is_terminal and not self.quiet:
             self.live = Live(self._table(), console=self.console, transient=True)
             self.live.start()
@@ -139,6 +144,8 @@ class BatchProgress:
             self.console.print(event.message, markup=False, soft_wrap=True)
 
     def _table(self) -> Table:
+        from rich.table import Table
+
         table = Table(title="open batches", title_justify="left", show_edge=False)
         for col in ("batch", "status", "completed / failed / total", "elapsed", "expires at"):
             table.add_column(col, justify="right" if col != "batch" else "left")
@@ -176,6 +183,10 @@ def run_batched(
     no_wait: bool,
 ) -> None:
     """The body of ``summarise run --batch``."""
+    from pipeline import batch as batchmode
+    from pipeline import runner
+    from pipeline.articles import iter_articles
+
     prompt, endpoint = runner.prepare(options)
     settings = batch_settings(kw, wait=not no_wait)
     stream = _open_out(out) if not no_wait else None
@@ -224,6 +235,8 @@ def run_batched(
 
 
 def _options(kw: dict[str, Any]) -> runner.RunOptions:
+    from pipeline import runner
+
     return runner.RunOptions(
         model=kw.get("model"),
         base_url=kw.get("base_url"),
@@ -272,6 +285,12 @@ def batch_group() -> None:
 def list_command(db: str | None) -> None:
     """Every batch in the store: its run, prompt, model, status and counts (no provider call;
     `summarise batch status` asks the provider)."""
+    from rich.console import Console
+    from rich.table import Table
+
+    from pipeline import batch as batchmode
+    from pipeline import runner
+
     jobs = batchmode.list_jobs(runner.RunOptions(db=db))
     shown = [j for j in jobs if j.state != "abandoned"]
     if not shown:
@@ -311,6 +330,9 @@ def list_command(db: str | None) -> None:
 @_endpoint_options
 def status_command(batch_id: str | None, **kw: Any) -> None:
     """The provider's status of BATCH_ID, or of every open batch of this endpoint."""
+    from pipeline import batch as batchmode
+    from pipeline.batch import BatchSettings
+
     found = batchmode.status(_options(kw), batch_id, BatchSettings())
     if not found:
         err_console.print("no open batches for this endpoint", markup=False)
@@ -334,6 +356,9 @@ def status_command(batch_id: str | None, **kw: Any) -> None:
 def cancel_command(batch_id: str, **kw: Any) -> None:
     """Ask the provider to cancel BATCH_ID; `summarise batch collect` then records its
     articles (answered ones kept, the others failed as cancelled)."""
+    from pipeline import batch as batchmode
+    from pipeline.batch import BatchSettings
+
     info = batchmode.cancel(_options(kw), batch_id, BatchSettings())
     click.echo(f"{info.id}: {info.status}")
 
@@ -347,6 +372,9 @@ def cancel_command(batch_id: str, **kw: Any) -> None:
 def collect_command_(batch_id: str | None, out: str | None, quiet: bool, **kw: Any) -> None:
     """Wait for BATCH_ID (or every open batch of this endpoint), collect it, and write the
     records of every run it completes, in input order, as `summarise run` does."""
+    from pipeline import batch as batchmode
+    from pipeline import runner
+
     stream = _open_out(out)
     write = runner.write_records(stream)
     try:
@@ -377,6 +405,8 @@ def compare_batched(
     on_done: Callable[[str, Any], None],
 ) -> dict[str, list[dict[str, Any]]]:
     """``compare --batch``: both versions submitted in one window, then waited for."""
+    from pipeline import batch as batchmode
+
     try:
         with BatchProgress(err_console) as progress:
             return batchmode.run_versions(
