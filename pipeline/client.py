@@ -8,18 +8,24 @@ nothing here reads the environment at import time.
 - replay: the SDK talks to a transport that refuses every request; vcrpy (patched in by
   :mod:`pipeline.cassettes`) answers from the cassette before it is reached, so a request
   the cassette lacks can never fall through to the network or the built-in model.
-- remote: OpenAI or any OpenAI-compatible server, with the key from the environment.
+- remote: OpenAI or any OpenAI-compatible server, with the key from the environment. Azure
+  OpenAI's v1 API (``--base-url https://RESOURCE.openai.azure.com/openai/v1/``) is one of
+  them.
+- azure: a deployment on Azure OpenAI's older API, from ``AZURE_OPENAI_ENDPOINT``,
+  ``AZURE_OPENAI_API_KEY`` and ``OPENAI_API_VERSION``, through the SDK's
+  ``AsyncAzureOpenAI``; the deployment name is the model (``--model``).
 """
 
 from __future__ import annotations
 
+import ipaddress
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from urllib.parse import urlsplit, urlunsplit
 
 import httpx2
-from openai import AsyncOpenAI
+from openai import AsyncAzureOpenAI, AsyncOpenAI
 
 from pipeline import builtin
 from pipeline.errors import ConfigError
@@ -41,6 +47,8 @@ class Endpoint:
     api_key: str | None = field(default=None, repr=False)
     timeout: float = 60.0
     replay: str | None = None
+    azure_endpoint: str | None = None  # Azure OpenAI's older API: the resource's URL
+    api_version: str | None = None  # ... and its api-version
 
     @property
     def is_builtin(self) -> bool:
@@ -53,6 +61,8 @@ class Endpoint:
             return f"replay:{self.replay}"
         if self.is_builtin:
             return "builtin"
+        if self.azure_endpoint:
+            return f"{safe_url(self.azure_endpoint)} (Azure, api-version {self.api_version})"
         return safe_url(self.base_url or "https://api.openai.com/v1")
 
 
@@ -62,6 +72,20 @@ def safe_url(url: str) -> str:
     if parts.port:
         host = f"{host}:{parts.port}"
     return urlunsplit((parts.scheme, host, parts.path, "", ""))
+
+
+def is_local(url: str) -> bool:
+    """A loopback or private-network address (``localhost``, 127.0.0.1, 10.x, 192.168.x, ::1,
+    fd00::/8, link-local): a server on the user's own machine or network, where a key is
+    usually not needed (Ollama, llama.cpp, vLLM, LM Studio)."""
+    host = (urlsplit(url).hostname or "").rstrip(".").lower()
+    if host == "localhost" or host.endswith(".localhost"):
+        return True
+    try:
+        ip = ipaddress.ip_address(host)
+    except ValueError:
+        return False
+    return ip.is_loopback or ip.is_private or ip.is_link_local
 
 
 def resolve_endpoint(
@@ -85,19 +109,55 @@ def resolve_endpoint(
     key = env.get("OPENAI_API_KEY") or None
     base = base_url or env.get("OPENAI_BASE_URL") or None
     chosen = model or env.get("OPENAI_MODEL") or None
+    azure = env.get("AZURE_OPENAI_ENDPOINT") or None
+    if azure and base is None and chosen != builtin.MODEL_NAME:
+        return _azure_endpoint(azure, chosen, timeout, env)
     if chosen == builtin.MODEL_NAME or (chosen is None and key is None and base is None):
         if base_url:
             # the built-in model served over HTTP (``summarise serve``) is a remote endpoint
             return Endpoint(model=builtin.MODEL_NAME, base_url=base, api_key=key, timeout=timeout)
         return Endpoint(model=builtin.MODEL_NAME, timeout=timeout)
+    if key is None and base and is_local(base):  # a local server: the SDK gets a placeholder
+        return Endpoint(model=chosen or DEFAULT_REMOTE_MODEL, base_url=base, timeout=timeout)
     if key is None:
         where = f" for {safe_url(base)}" if base else ""
         raise ConfigError(
-            f"no API key{where}: set the OPENAI_API_KEY environment variable "
-            f"(any value works for a local server that needs none), or use --model builtin"
+            f"no API key{where}: set the OPENAI_API_KEY environment variable, "
+            f"or use --model builtin (a server on this machine or a private network needs none)"
         )
     return Endpoint(
         model=chosen or DEFAULT_REMOTE_MODEL, base_url=base, api_key=key, timeout=timeout
+    )
+
+
+def _azure_endpoint(
+    azure: str, model: str | None, timeout: float, env: Mapping[str, str]
+) -> Endpoint:
+    """A deployment on Azure OpenAI's older (deployments) API."""
+    key = env.get("AZURE_OPENAI_API_KEY") or env.get("OPENAI_API_KEY") or None
+    version = env.get("OPENAI_API_VERSION") or None
+    missing = [
+        name
+        for name, value in (("AZURE_OPENAI_API_KEY", key), ("OPENAI_API_VERSION", version))
+        if not value
+    ]
+    if missing:
+        raise ConfigError(
+            f"AZURE_OPENAI_ENDPOINT is set but {' and '.join(missing)} is not: set "
+            f"{' and '.join(missing)} (e.g. OPENAI_API_VERSION=2024-10-21), or use Azure's v1 "
+            f"API with --base-url https://RESOURCE.openai.azure.com/openai/v1/ and OPENAI_API_KEY"
+        )
+    if not model:
+        raise ConfigError(
+            "Azure OpenAI needs the deployment name as the model: pass --model DEPLOYMENT "
+            "(or set OPENAI_MODEL)"
+        )
+    return Endpoint(
+        model=model,
+        api_key=key,
+        timeout=timeout,
+        azure_endpoint=azure,
+        api_version=version,
     )
 
 
@@ -137,6 +197,14 @@ def make_client(
             http_client=http,
         )
     http = httpx2.AsyncClient(transport=transport, limits=limits, timeout=timeout)
+    if endpoint.azure_endpoint:
+        return AsyncAzureOpenAI(
+            azure_endpoint=endpoint.azure_endpoint,
+            api_version=endpoint.api_version,
+            api_key=endpoint.api_key or PLACEHOLDER_KEY,
+            max_retries=0,
+            http_client=http,
+        )
     return AsyncOpenAI(
         api_key=endpoint.api_key or PLACEHOLDER_KEY,
         base_url=endpoint.base_url,

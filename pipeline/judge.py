@@ -25,7 +25,6 @@ from typing import IO, Any
 
 from pipeline.articles import Article
 from pipeline.engine import Summariser
-from pipeline.errors import ConfigError
 from pipeline.runner import RunOptions, cassette_context, endpoint_for
 
 
@@ -43,11 +42,10 @@ def summary_as_text(summary: Any) -> str:
 
 def judge_jsonl(inp: Iterable[str], out: IO[str], options: RunOptions) -> tuple[int, int]:
     """Judge every line of ``inp`` and write it back to ``out``; returns (judged, failed)."""
-    from pipeline.prompts import load_prompt
+    from pipeline.prompts import check_command, load_prompt
 
     prompt = load_prompt(options.prompt)
-    if prompt.name != "judge":
-        raise ConfigError(f"{prompt.ref} is not a judge prompt: use --prompt judge@VERSION")
+    check_command(prompt, "judge")
     endpoint = endpoint_for(options)
     settings = replace(options.settings, check_faithfulness=False)
     lines: list[dict[str, Any]] = []

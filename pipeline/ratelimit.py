@@ -8,9 +8,13 @@ in force is the smallest of:
 - the limits the server announces in ``x-ratelimit-limit-*`` headers,
 - after a 429 from a server that announces no limit, the send rate observed when it came.
 
-Before anything is known about the server, one request goes alone (the *probe*): its answer
-brings the limit headers, so the requests after it are already paced. The gate opens on any
-answer or failure of the probe, or after ``probe_timeout_s``.
+Before anything is known about a server that may limit the rate, one request goes alone (the
+*probe*): its answer brings the limit headers, so the requests after it are already paced.
+The gate opens on any answer or failure of the probe, or after ``probe_timeout_s``. The probe
+costs one model latency, so it is sent only where a limit is plausible
+(:func:`probe_needed`): not for the built-in model or a replay, not when ``--rpm`` / ``--tpm``
+already pace the run from its first request, and not for a server on this machine or a
+private network (Ollama, vLLM, llama.cpp, LM Studio do not limit the rate).
 
 Feedback, in three layers:
 
@@ -26,18 +30,26 @@ Feedback, in three layers:
    ceiling keeps growing 5% per second, probing for more.
 
 Each request is charged its estimated tokens: the prompt's length estimate (characters / 4),
-calibrated by the ``usage.prompt_tokens`` that comes back, plus its whole output budget
-(OpenAI counts ``max_tokens`` against the TPM limit).
+calibrated by the ``usage.prompt_tokens`` that comes back, plus its whole output budget where
+the provider counts ``max_tokens`` against the limit when the request arrives (OpenAI,
+Azure); elsewhere (Mistral, Together, servers with no headers) the output is charged at
+what answers have used so far. The header dialects are read by
+:func:`pipeline.providers.read_rate_limits`: per-second and per-ten-seconds limits become
+per-minute rates, daily and monthly quotas are not paced, and a header that cannot be read
+is ignored rather than guessed.
 """
 
 from __future__ import annotations
 
 import asyncio
-import re
 import time
 from collections import deque
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
+
+from pipeline.providers import parse_duration, read_rate_limits
+
+__all__ = ["Limiter", "LimiterStats", "parse_duration"]
 
 HEADROOM = 0.98  # pace at 98% of a known ceiling
 #: how far the schedule may run ahead of the clock before a sender sleeps: waits shorter than
@@ -48,31 +60,23 @@ DECREASE = 0.75  # multiplicative cut on a 429
 CUT_COOLDOWN_S = 1.0  # at most one cut per this long (or per retry-after, if longer)
 RECOVER_PER_S = 0.05  # additive recovery of the factor per second of successes
 MIN_FACTOR = 0.05
-_DURATION = re.compile(r"(\d+(?:\.\d+)?)(ms|h|m|s)")
 
 
-def parse_duration(value: str | None) -> float | None:
-    """OpenAI's reset durations: ``"1s"``, ``"6m0s"``, ``"120ms"``, ``"1m30.5s"``, or seconds."""
-    if not value:
-        return None
-    value = value.strip()
-    try:
-        return float(value)
-    except ValueError:
-        pass
-    total, matched = 0.0, False
-    for num, unit in _DURATION.findall(value):
-        matched = True
-        total += float(num) * {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0}[unit]
-    return total if matched else None
+def probe_needed(
+    base_url: str | None, *, rpm: float | None = None, tpm: float | None = None
+) -> bool:
+    """Whether the first request should go alone to learn the server's limits.
 
+    ``base_url`` None means OpenAI's API (a hosted API: limits are plausible). The caller
+    passes no ``base_url`` check for the built-in model or a replay: there is no server.
+    """
+    if rpm or tpm:
+        return False  # the user's ceiling paces the run from its first request
+    if base_url is None:
+        return True
+    from pipeline.client import is_local
 
-def _num(headers: Mapping[str, str], name: str) -> float | None:
-    try:
-        v = headers.get(name)
-        return float(v) if v is not None else None
-    except (TypeError, ValueError):
-        return None
+    return not is_local(base_url)
 
 
 @dataclass
@@ -102,6 +106,7 @@ class Limiter:
         probe: bool = True,
         probe_timeout_s: float = 5.0,
         default_pause_s: float = 1.0,
+        on_pause: Callable[[float, str], None] | None = None,
     ) -> None:
         self.user_rpm = rpm
         self.user_tpm = tpm
@@ -110,6 +115,8 @@ class Limiter:
         self.adaptive_rpm: float | None = None  # set after a 429 when no ceiling is known
         self.factor = 1.0
         self.token_ratio = 1.0  # actual prompt tokens / estimated, learnt from usage
+        self.charges_output = True  # until headers say otherwise: the cautious reading
+        self.typical_output = 0  # output tokens of recent answers (moving average)
         self.in_flight = 0
         self._clock = clock
         self._sleep = sleep
@@ -123,6 +130,7 @@ class Limiter:
         self._probe = probe
         self._probe_timeout_s = probe_timeout_s
         self._default_pause_s = default_pause_s
+        self._on_pause = on_pause  # told (seconds, why) when every sender starts a pause
         self._gate: asyncio.Event | None = None
         self._gate_open = not probe
         self.stats = LimiterStats()
@@ -138,8 +146,10 @@ class Limiter:
         return min(caps) * HEADROOM * self.factor if caps else None
 
     def estimate(self, prompt_chars: int, max_output_tokens: int) -> int:
-        """Tokens a request will be charged: calibrated prompt estimate + output budget."""
-        return int((prompt_chars / 4.0) * self.token_ratio) + 1 + max_output_tokens
+        """Tokens a request will be charged: the calibrated prompt estimate plus the whole
+        output budget where the provider counts it up front, else the output seen so far."""
+        output = max_output_tokens if self.charges_output else self.typical_output
+        return int((prompt_chars / 4.0) * self.token_ratio) + 1 + min(output, max_output_tokens)
 
     # -- the schedule ----------------------------------------------------------------------
     async def _pass_gate(self) -> None:
@@ -192,8 +202,15 @@ class Limiter:
         *,
         estimated_prompt: int = 0,
         actual_prompt: int | None = None,
+        actual_output: int | None = None,
     ) -> None:
         """Learn from a successful response: limits, remaining budget, token calibration."""
+        if actual_output is not None:
+            self.typical_output = (
+                actual_output
+                if not self.typical_output
+                else int(0.8 * self.typical_output + 0.2 * actual_output)
+            )
         if actual_prompt and estimated_prompt:
             ratio = actual_prompt / estimated_prompt
             self.token_ratio = 0.8 * self.token_ratio + 0.2 * min(4.0, max(0.25, ratio))
@@ -207,44 +224,46 @@ class Limiter:
         self.observe_headers(headers)
 
     def observe_headers(self, headers: Mapping[str, str] | None) -> None:
-        """Read ``x-ratelimit-*`` from any answer; slow down before the window runs dry."""
+        """Read the rate-limit headers of any answer (every dialect, see
+        :func:`~pipeline.providers.read_rate_limits`); slow down before a window runs dry."""
         self.open_gate()
-        if not headers:
+        limits = read_rate_limits(headers)
+        if limits.dialect == "none":
             return
+        self.charges_output = limits.charges_output
         now = self._clock()
-        for kind in ("requests", "tokens"):
-            limit = _num(headers, f"x-ratelimit-limit-{kind}")
+        for kind, win in (("requests", limits.requests), ("tokens", limits.tokens)):
+            limit = win.per_minute
             if limit and limit > 0:
                 if kind == "requests":
                     self.server_rpm = limit
                 else:
                     self.server_tpm = limit
-            remaining = _num(headers, f"x-ratelimit-remaining-{kind}")
-            if remaining is None:
+            if win.remaining is None:
                 continue
             unit = 1 if kind == "requests" else max(1, self._last_tokens)
             need = unit * (self.in_flight + 1)  # what the requests in flight and the next take
-            if remaining >= need:
+            if win.remaining >= need:
                 continue
             refill = limit / 60.0 if limit else None  # per second
-            if not refill:
-                reset = parse_duration(headers.get(f"x-ratelimit-reset-{kind}"))
-                if reset is None:
-                    continue
-                pause = reset
+            if refill:
+                pause = (need - max(0.0, win.remaining)) / refill
+            elif win.reset_s is not None:
+                pause = win.reset_s
             else:
-                pause = (need - max(0.0, remaining)) / refill
+                continue
             self.stats.low_water_pauses += 1
-            self._paused_until = max(self._paused_until, now + min(pause, 60.0))
+            self._pause_until(now, now + min(pause, win.window_s), "rate limit")
 
     def rate_limited(self, retry_after: float | None, *, sent_at: float | None = None) -> None:
         """A 429: pause every sender for the server's wait and cut the rate once per event."""
         self.open_gate()
         self.stats.rate_limited += 1
         now = self._clock()
-        self._paused_until = max(
-            self._paused_until,
+        self._pause_until(
+            now,
             now + (retry_after if retry_after is not None else self._default_pause_s),
+            "rate limit",
         )
         if sent_at is not None and sent_at <= self._last_cut:
             return  # an echo of the congestion already acted on
@@ -258,6 +277,13 @@ class Limiter:
             age = now - recent[0] if recent else 2.0
             self.adaptive_rpm = max(6.0, len(recent) / max(0.05, age) * 60.0)
         self.factor = max(MIN_FACTOR, self.factor * DECREASE)
+
+    def _pause_until(self, now: float, until: float, why: str) -> None:
+        """Every sender waits until ``until``; a new pause of a second or more is announced."""
+        if until > self._paused_until:
+            if self._on_pause is not None and until - max(now, self._paused_until) >= 1.0:
+                self._on_pause(until - now, why)
+            self._paused_until = until
 
     def failed(self) -> None:
         """Any other failure: nothing to learn, but the probe is over."""

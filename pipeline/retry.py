@@ -2,22 +2,26 @@
 
 The SDK's own retries are off. Here tenacity retries 408, 409, 429 (rate limits), 5xx,
 timeouts and dropped connections with capped exponential backoff and full jitter, and a
-server's ``retry-after-ms`` / ``retry-after`` header, when present, sets the wait (never
-less than it asks). It never retries 400, 401, 403, 404, an exhausted quota or a request
+server's wait (``retry-after-ms``, ``retry-after``, "try again in 9m38s", an empty window's
+reset: :func:`pipeline.providers.server_wait`), when given, sets the wait (never less than it
+asks). A wait longer than :data:`~pipeline.providers.LONGEST_WAIT_S` (a daily quota) is not
+waited: it stops the run, like an exhausted quota, with a message saying when the limit
+resets. It never retries 400, 401, 403, 404, an exhausted quota or balance, or a request
 larger than the TPM window.
 
 :func:`classify` maps any exception from a model call to a :class:`Failure`: the record's
-failure kind, whether to retry, and whether the whole run must stop: at once for 401/403 and
-an exhausted quota; for an unknown model (404 naming the model); and, once its retries are
-spent, for an endpoint that cannot be connected to at all (``stop_when_exhausted``). A
-connection dropped mid-answer is retried but never stops the run.
+failure kind, whether to retry, and whether the whole run must stop: at once for 401/403, an
+exhausted quota or balance (402), a long rate-limit wait and an unknown model; and, once its
+retries are spent, for an endpoint that cannot be connected to at all
+(``stop_when_exhausted``). A connection dropped mid-answer is retried but never stops the
+run. What a status and body mean for each provider (wording, codes, where the error sits) is
+read from :mod:`pipeline.providers`' tables; :class:`BodyError` carries an error a server sent
+inside a 200 answer, so it is classified by its own code like any other.
 """
 
 from __future__ import annotations
 
-import email.utils
 import random
-import time
 from dataclasses import dataclass
 from typing import Any
 
@@ -25,9 +29,12 @@ import openai
 from tenacity import RetryCallState
 from tenacity.wait import wait_base
 
+from pipeline import providers
 from pipeline.client import ReplayFellThrough
+from pipeline.providers import LONGEST_WAIT_S, Adaptation, ErrorFields
 
-MAX_WAIT_S = 60.0
+#: the longest single wait between attempts; longer asks stop the run (see the docstring)
+MAX_WAIT_S = LONGEST_WAIT_S
 
 
 @dataclass(frozen=True)
@@ -41,35 +48,26 @@ class Failure:
     fallback: bool = False  # 400 naming response_format: try a simpler structured-output mode
     replay_miss: bool = False
     stop_when_exhausted: bool = False  # cannot connect: stop the run once retries are spent
+    adapt: Adaptation | None = None  # a 400 about one parameter: change it and send again
+    reask: bool = False  # the server rejected the model's answer as invalid: re-ask
+    last_output: str | None = None  # what the model produced, when the error carries it
+
+
+class BodyError(Exception):
+    """An error a server sent in the body of a 200 answer (no ``choices``)."""
+
+    def __init__(self, fields: ErrorFields, headers: Any = None) -> None:
+        super().__init__(fields.text)
+        self.fields = fields
+        self.headers = headers
+        self.status_code = fields.status or 502  # an upstream failure unless it says otherwise
 
 
 def retry_after_seconds(headers: Any) -> float | None:
-    """The wait a server asks for, from ``retry-after-ms`` or ``retry-after`` (seconds or date)."""
+    """The wait a server asks for in its headers (see :func:`pipeline.providers.server_wait`)."""
     if headers is None:
         return None
-    try:
-        ms = headers.get("retry-after-ms")
-        if ms is not None:
-            return max(0.0, float(ms) / 1000.0)
-        ra = headers.get("retry-after")
-        if ra is None:
-            return None
-        try:
-            return max(0.0, float(ra))
-        except ValueError:
-            when = email.utils.parsedate_to_datetime(ra)
-            return max(0.0, when.timestamp() - time.time())
-    except (TypeError, ValueError, OverflowError):
-        return None
-
-
-def _error_body(exc: openai.APIStatusError) -> dict[str, Any]:
-    body = exc.body
-    if isinstance(body, dict):
-        inner = body.get("error", body)
-        if isinstance(inner, dict):
-            return inner
-    return {}
+    return providers.server_wait(headers)
 
 
 def _chain(exc: BaseException) -> list[BaseException]:
@@ -82,8 +80,11 @@ def _chain(exc: BaseException) -> list[BaseException]:
     return out
 
 
-def classify(exc: BaseException, *, url: str = "") -> Failure:
-    """Map an exception raised by a model call to a :class:`Failure`."""
+def classify(
+    exc: BaseException, *, url: str = "", request: dict[str, Any] | None = None
+) -> Failure:
+    """Map an exception raised by a model call to a :class:`Failure`; ``request``, when
+    given, lets a 400 about one of its parameters come back as an :class:`Adaptation`."""
     for e in _chain(exc):
         if (
             isinstance(e, ReplayFellThrough)
@@ -110,65 +111,109 @@ def classify(exc: BaseException, *, url: str = "") -> Failure:
                 stop_when_exhausted=True,  # every retry failed: the endpoint is unreachable
             )
         return Failure("http_error", f"connection to {url} dropped ({detail})", retryable=True)
+    if isinstance(exc, BodyError):
+        return _classify_status(exc.status_code, exc.fields, exc.headers, request, in_body=True)
     if isinstance(exc, openai.APIStatusError):
-        status = exc.status_code
-        err = _error_body(exc)
-        code = str(err.get("code") or "")
-        etype = str(err.get("type") or "")
-        message = str(err.get("message") or exc.message)
-        retry_after = retry_after_seconds(exc.response.headers if exc.response else None)
-        low = message.lower()
-        if status in (401, 403):
+        response = exc.response
+        fields = ErrorFields()
+        if response is not None:
+            try:
+                fields = providers.error_fields(response.text)
+            except Exception:  # a body that cannot be read: fall back to the SDK's view
+                fields = ErrorFields()
+        if not (fields.message or fields.code):
+            fields = providers.error_fields(exc.body)
+        if not fields.message:
+            fields = ErrorFields(**{**fields.__dict__, "message": exc.message})
+        headers = response.headers if response is not None else None
+        return _classify_status(exc.status_code, fields, headers, request)
+    return Failure("http_error", f"{type(exc).__name__}: {exc}", retryable=False)
+
+
+def _classify_status(
+    status: int,
+    f: ErrorFields,
+    headers: Any,
+    request: dict[str, Any] | None,
+    *,
+    in_body: bool = False,
+) -> Failure:
+    """A failure from an HTTP status (or the status an error in a 200 body names) and the
+    error's fields, through :data:`pipeline.providers.ERROR_RULES`."""
+    message = f.text
+    where = "in a 200 answer: " if in_body else ""
+    head = f"HTTP {status}: {where}{message}"
+    low = f.words()
+    retry_after = providers.server_wait(headers, message)
+    if status in (401, 403) and not in_body:
+        rule = providers.classify_error(status, f)
+        if rule is None or rule.name not in ("billing", "content_filter"):
             fix = "check OPENAI_API_KEY" if status == 401 else "check the key's permissions"
             return Failure("auth", f"HTTP {status}: {message} ({fix})", False, True, status)
-        if status == 429 and (
-            code == "insufficient_quota"
-            or etype == "insufficient_quota"
-            or "exceeded your current quota" in low
-        ):
+    rule = providers.classify_error(status, f)
+    if rule is not None and rule.name in ("billing", "payment"):
+        return Failure(rule.kind, f"{head} ({rule.fix})", False, True, status)
+    if status == 429 and retry_after is None and "request too large" in low:
+        return Failure(  # larger than the whole TPM window: waiting cannot help
+            "too_long", f"HTTP 429: {message} (shorten the article)", False, False, status
+        )
+    if status == 429 or (in_body and f.status == 429):
+        if retry_after is not None and retry_after > LONGEST_WAIT_S:
             return Failure(
                 "rate_limited",
-                f"HTTP 429 insufficient_quota: {message} (add credit or raise the quota, "
-                f"then run the same command again to resume)",
+                f"{head} (the limit resets in {providers.describe_wait(retry_after)}, at about "
+                f"{providers.resets_at(retry_after)}: run the same command again then to "
+                f"resume; finished articles are kept)",
                 False,
                 True,
                 status,
+                retry_after,
             )
-        if status == 429 and retry_after is None and "request too large" in low:
-            return Failure(  # larger than the whole TPM window: waiting cannot help
-                "too_long", f"HTTP 429: {message} (shorten the article)", False, False, status
-            )
-        if status == 429:
-            return Failure("rate_limited", f"HTTP 429: {message}", True, False, status, retry_after)
-        if status in (408,):
-            return Failure("timeout", f"HTTP 408: {message}", True, False, status, retry_after)
-        if status == 409 or status >= 500:
-            return Failure(
-                "http_error", f"HTTP {status}: {message}", True, False, status, retry_after
-            )
-        if status in (400, 422) and (
-            err.get("param") == "response_format"
-            or "response_format" in low
-            or "json_schema" in low
-            or "structured output" in low
-        ):
-            return Failure(
-                "http_error", f"HTTP {status}: {message}", False, False, status, fallback=True
-            )
-        if code == "article_too_short":  # the built-in model's word for an unusable article
-            return Failure("bad_input", f"HTTP {status}: {message}", False, False, status)
-        if code == "context_length_exceeded" or "maximum context length" in low:
-            return Failure("too_long", f"HTTP {status}: {message}", False, False, status)
-        if status == 404:
-            return Failure(
-                "http_error",
-                f"HTTP 404: {message} (check --model and --base-url)",
-                False,
-                code == "model_not_found" or "model" in low,
-                status,
-            )
-        return Failure("http_error", f"HTTP {status}: {message}", False, False, status)
-    return Failure("http_error", f"{type(exc).__name__}: {exc}", retryable=False)
+        return Failure("rate_limited", head, True, False, status, retry_after)
+    if status == 408:
+        return Failure("timeout", head, True, False, status, retry_after)
+    if rule is not None and rule.name == "too_long":
+        return Failure("too_long", f"{head} ({rule.fix})", False, False, status)
+    if rule is not None and rule.name == "content_filter":
+        return Failure(
+            "refusal", f"the provider's content filter refused: {head}", False, False, status
+        )
+    if rule is not None and rule.name == "invalid_answer":
+        return Failure(
+            "schema_invalid",
+            head,
+            False,
+            False,
+            status,
+            reask=True,
+            last_output=f.failed_generation,
+        )
+    if status == 409 or status >= 500:
+        return Failure("http_error", head, True, False, status, retry_after)
+    if status in (400, 422) and (
+        f.param == "response_format"
+        or "response_format" in low
+        or "json_schema" in low
+        or "structured output" in low
+    ):
+        return Failure("http_error", head, False, False, status, fallback=True)
+    if status in (400, 422) and request is not None:
+        change = providers.adaptation_for(f.message or message, f.param, request)
+        if change is not None:
+            return Failure("http_error", head, False, False, status, adapt=change)
+    if f.code == "article_too_short":  # the built-in model's word for an unusable article
+        return Failure("bad_input", head, False, False, status)
+    if rule is not None and rule.name == "unknown_model":
+        return Failure("http_error", f"{head} ({rule.fix})", False, True, status)
+    if status == 404:
+        return Failure(
+            "http_error",
+            f"HTTP 404: {message} (check --model and --base-url)",
+            False,
+            f.code == "model_not_found" or "model" in low,
+            status,
+        )
+    return Failure("http_error", head, False, False, status)
 
 
 def _connect_failure(exc: BaseException) -> bool:

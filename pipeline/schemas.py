@@ -18,12 +18,12 @@ import os
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
-from typing import Any
-
-from jsonschema import Draft202012Validator
-from jsonschema.exceptions import SchemaError as _JsonSchemaError
+from typing import TYPE_CHECKING, Any
 
 from pipeline.errors import SchemaError
+
+if TYPE_CHECKING:
+    from jsonschema import Draft202012Validator
 
 # Keywords kept in the strict subset; everything else is dropped.
 _STRICT_KEYWORDS = frozenset(
@@ -44,15 +44,28 @@ _STRICT_KEYWORDS = frozenset(
 )
 
 
-def schemas_dir() -> Path:
-    """The folder of schema files: ``$SUMMARISE_SCHEMAS``, ``./schemas``, or the repository's."""
+def builtin_schemas_dir() -> Path:
+    """The schemas shipped with the package (``pipeline/_data/schemas`` in a wheel; the
+    repository's top-level ``schemas/`` in a source checkout or an editable install)."""
+    package = Path(__file__).resolve().parent
+    bundled = package / "_data" / "schemas"
+    return bundled if bundled.is_dir() else package.parent / "schemas"
+
+
+def schema_dirs() -> list[Path]:
+    """Where schemas are looked up, first match wins: the user's own folder
+    (``$SUMMARISE_SCHEMAS``, or ``./schemas`` when present), then the built-in one."""
+    builtin = builtin_schemas_dir()
     env = os.environ.get("SUMMARISE_SCHEMAS")
-    if env:
-        return Path(env)
-    local = Path("schemas")
-    if (local / "summary.v1.json").is_file():
-        return local
-    return Path(__file__).resolve().parent.parent / "schemas"
+    user = Path(env) if env else Path("schemas")
+    if user.is_dir() and user.resolve() != builtin.resolve():
+        return [user, builtin]
+    return [builtin]
+
+
+def schemas_dir() -> Path:
+    """The first folder schemas are looked up in (see :func:`schema_dirs`)."""
+    return schema_dirs()[0]
 
 
 @dataclass(frozen=True)
@@ -76,6 +89,9 @@ class Schema:
 
 @cache
 def _load_cached(path: str, mtime_ns: int) -> Schema:
+    from jsonschema import Draft202012Validator
+    from jsonschema.exceptions import SchemaError as _JsonSchemaError
+
     p = Path(path)
     try:
         raw = p.read_bytes()
@@ -100,12 +116,17 @@ def _load_cached(path: str, mtime_ns: int) -> Schema:
 
 def load_schema(name: str, directory: Path | None = None) -> Schema:
     """Load ``schemas/<name>.json`` (compiled once and cached while the file is unchanged)."""
-    d = directory or schemas_dir()
-    p = d / f"{name}.json"
-    if not p.is_file():
-        known = ", ".join(sorted(x.stem for x in d.glob("*.json"))) or "none"
-        raise SchemaError(f"unknown schema {name!r}: no {p} (known: {known})")
-    return _load_cached(str(p.resolve()), p.stat().st_mtime_ns)
+    dirs = [directory] if directory is not None else schema_dirs()
+    for d in dirs:
+        p = d / f"{name}.json"
+        if p.is_file():
+            return _load_cached(str(p.resolve()), p.stat().st_mtime_ns)
+    known = ", ".join(sorted({x.stem for d in dirs for x in d.glob("*.json")})) or "none"
+    looked = " and ".join(str(d) for d in dirs)
+    raise SchemaError(
+        f"unknown schema {name!r}: no {name}.json in {looked} (known: {known}); "
+        f"put it in ./schemas/ or a folder named by SUMMARISE_SCHEMAS"
+    )
 
 
 def strict_subset(schema: dict[str, Any]) -> dict[str, Any]:

@@ -54,6 +54,9 @@ def _isolated_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
         "OPENAI_ORGANIZATION",
         "OPENAI_PROJECT_ID",
         "OPENAI_MODEL",
+        "OPENAI_API_VERSION",
+        "AZURE_OPENAI_ENDPOINT",
+        "AZURE_OPENAI_API_KEY",
     ):
         monkeypatch.delenv(name, raising=False)
     return home

@@ -69,10 +69,19 @@ def one(path: str | Path) -> Article:
         (
             "article.html",
             "Wind farm with 50 turbines approved",
-            "A wind farm with 50 turbines has been approved, the planning minister said.\n\n"
-            "The scheme will power 80,000 homes, according to the developer.\n\n"
-            '"This is a major step," said Tom Green.',
-            {"date": "2024-05-31", "url": "https://news.example.com/wind-farm"},
+            "A wind farm with 50 turbines has been approved off the coast of Northumberland, "
+            "the planning minister said on Friday.\n\n"
+            "The scheme will power 80,000 homes, according to the developer, and construction "
+            "is due to start next spring.\n\n"
+            '"This is a major step," said Tom Green, who chairs the local council\'s planning '
+            "committee.\n\n"
+            "Opponents said the turbines would spoil views from the coast path and harm seabirds.",
+            {
+                "date": "2024-05-31T08:00:00Z",
+                "url": "https://news.example.com/wind-farm",
+                "author": "Jane Reporter",
+                "site_name": "Example News",
+            },
         ),
         (
             "title_only.html",
@@ -104,7 +113,7 @@ def test_single_file_formats(
     assert article.title == title
     assert article.text == text
     assert article.id == hashlib.sha256(text.encode("utf-8")).hexdigest()[:16]
-    for field in ("date", "url", "external_id"):
+    for field in ("date", "url", "external_id", "author", "site_name"):
         assert getattr(article, field) == extra.get(field)
 
 
@@ -327,10 +336,10 @@ def test_unreadable_file_is_a_bad_input(tmp_path: Path, monkeypatch: pytest.Monk
     path = tmp_path / "locked.txt"
     path.write_text("text", encoding="utf-8")
 
-    def refuse(self: Path) -> bytes:
+    def refuse(path: Any) -> Any:
         raise PermissionError(13, "Permission denied")
 
-    monkeypatch.setattr(Path, "read_bytes", refuse)
+    monkeypatch.setattr("pipeline.articles._iterate.open_regular", refuse)
     (bad,) = load(path)
     assert isinstance(bad, BadInput) and "cannot read the file (Permission denied)" in bad.message
 
@@ -622,7 +631,9 @@ def test_jsonl_file_is_read_line_by_line(tmp_path: Path, monkeypatch: pytest.Mon
     path = tmp_path / "big.jsonl"
     path.write_bytes(b'{"text": "one"}\n' + b'{"text": "next"}\n' * 5000)
     lines_read = 0
-    real_open = Path.open
+    from pipeline.articles import _iterate
+
+    real_open = _iterate.open_regular
 
     class Counting:
         def __init__(self, f: Any) -> None:
@@ -643,19 +654,17 @@ def test_jsonl_file_is_read_line_by_line(tmp_path: Path, monkeypatch: pytest.Mon
             result: int = self._f.seek(pos)
             return result
 
-        def __iter__(self) -> Counting:
-            return self
-
-        def __next__(self) -> bytes:
+        def readline(self, limit: int = -1) -> bytes:
             nonlocal lines_read
             lines_read += 1
-            line: bytes = next(self._f)
+            line: bytes = self._f.readline(limit)
             return line
 
-    def counting_open(self: Path, *args: Any, **kwargs: Any) -> Any:
-        return Counting(real_open(self, *args, **kwargs))
+    def counting_open(path: Any) -> Any:
+        f, size = real_open(path)
+        return Counting(f), size
 
-    monkeypatch.setattr(Path, "open", counting_open)
+    monkeypatch.setattr(_iterate, "open_regular", counting_open)
     items = iter_articles([path])
     first = next(items)
     assert isinstance(first, Article) and first.source == f"{path}:1"

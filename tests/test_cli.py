@@ -209,8 +209,8 @@ def test_a_draft_prompt_runs_with_a_note(pdir: Path) -> None:
             ["no API key", "OPENAI_API_KEY", "--model builtin"],
         ),
         (
-            ["run", str(SEEDS), "--base-url", "http://localhost:11434/v1", "--model", "llama3"],
-            ["no API key for http://localhost:11434/v1", "OPENAI_API_KEY"],
+            ["run", str(SEEDS), "--base-url", "https://llm.example.com/v1", "--model", "llama3"],
+            ["no API key for https://llm.example.com/v1", "OPENAI_API_KEY"],
         ),
         (
             ["run", str(SEEDS), "--replay", "missing.yaml"],
@@ -303,7 +303,8 @@ def test_prompts_diff(pdir: Path) -> None:
 def test_prompts_lock_check_passes_on_the_released_files(pdir: Path) -> None:
     result = invoke("prompts", "lock", "--check")
     assert result.exit_code == 0, result.output
-    assert "ok: 2 released version(s) match prompts/lock" in result.stdout
+    # the two in the user's folder (copies of the built-in ones) and the three built-in ones
+    assert "ok: 5 released version(s) match their lock" in result.stdout
 
 
 def test_prompts_lock_check_reports_drafts_and_edits(pdir: Path) -> None:
@@ -322,7 +323,7 @@ def test_prompts_lock_releases_drafts(pdir: Path) -> None:
     add_draft(pdir)
     result = invoke("prompts", "lock")
     assert result.exit_code == 0, result.output
-    assert result.stdout == "released summarise@v3\n"
+    assert result.stdout == f"released summarise@v3 in {pdir / 'lock'}\n"
     assert invoke("prompts", "lock", "--check").exit_code == 0
     assert "summarise@v3" in prompts.read_lock(pdir)
 

@@ -269,7 +269,7 @@ def test_load_prices_files(tmp_path: Path) -> None:
         ("gpt-4o: {input: 1}\n", "needs exactly"),
         ("gpt-4o: {input: -1, output: 1}\n", "number >= 0"),
         ("- 1\n", "expected a mapping"),
-        ("a: [\n", "not valid JSON/YAML"),
+        ("a: [\n", "bad.yaml, line 2, column 1: .* not valid YAML"),
     ]:
         bad.write_text(text)
         with pytest.raises(ConfigError, match=match):

@@ -82,7 +82,8 @@ def test_bad_lines_are_written_back_with_a_reason(tmp_path: Path) -> None:
 def test_judge_prompt_must_be_a_judge(tmp_path: Path) -> None:
     code, _, err = _invoke(str(_write(tmp_path / "in.jsonl", LINES)), "--prompt", "summarise@v2")
     assert code == 2
-    assert "not a judge prompt" in err
+    assert "summarise@v2 is a summarising prompt" in err
+    assert "use `summarise run PATH --prompt summarise@v2`" in err
 
 
 def test_judge_records_and_replays_through_a_cassette(

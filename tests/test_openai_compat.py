@@ -97,7 +97,7 @@ def summariser(path: Path, schema: Schema | None = None, **settings: Any) -> Sum
         schema=schema,
         settings=RunSettings(**{"backoff_initial_s": 0.0, "backoff_cap_s": 0.0, **settings}),
         scorer=lambda source, summary: {"faithfulness": 1.0, "unsupported": []},
-        pricer=lambda model, pt, ct: None,
+        pricer=lambda model, attempt: None,
     )
 
 
@@ -364,7 +364,7 @@ def test_a_401_through_the_command_line_stops_the_run_and_names_the_fix(
     tmp_path: Path, loose_replay: list[int]
 ) -> None:
     result, records = _run_cli(cassette("mirascope__chat_completion_401_invalid_api_key"), tmp_path)
-    assert result.exit_code == 1
+    assert result.exit_code == 2  # a run stopped by the account (DESIGN.md, exit status)
     assert loose_replay == [1]
     assert [r["error"]["kind"] for r in records] == ["auth"] * 3
     assert "run stopped: HTTP 401: Incorrect API key provided" in result.stderr
@@ -377,7 +377,7 @@ def test_a_404_model_not_found_stops_the_run_naming_model(
     path = cassette("otelcontrib__chat_completion_404_model_not_found")
     assert cassettes.cassette_info(path)["model"] == "this-model-does-not-exist"
     result, records = _run_cli(path, tmp_path)
-    assert result.exit_code == 1
+    assert result.exit_code == 2  # an unknown model stops the run: exit 2
     assert loose_replay == [1]
     assert {r["model"] for r in records} == {"this-model-does-not-exist"}
     assert [r["error"]["kind"] for r in records] == ["http_error"] * 3

@@ -46,7 +46,6 @@ def write_version(pdir: Path, version: str, **changes: str) -> Path:
     [
         ("summarise", ("summarise", None)),
         ("summarise@v1", ("summarise", "v1")),
-        ("summarise@", ("summarise", None)),
         ("@v2", ("summarise", "v2")),
         ("v2", ("summarise", "v2")),
         ("judge@v1", ("judge", "v1")),
@@ -59,7 +58,7 @@ def test_parse_ref(ref: str, expected: tuple[str, str | None]) -> None:
 
 @pytest.mark.parametrize(
     ("ref", "version"),
-    [("summarise", "v2"), ("summarise@", "v2"), ("summarise@v1", "v1"), ("v1", "v1")],
+    [("summarise", "v2"), ("summarise@v1", "v1"), ("v1", "v1")],
 )
 def test_load_newest_or_explicit_version(pdir: Path, ref: str, version: str) -> None:
     p = load_prompt(ref, pdir)
@@ -88,7 +87,7 @@ def test_prompts_dir_follows_the_environment(pdir: Path) -> None:
         ("nope", ["unknown prompt 'nope'", "known: summarise", "summarise prompts list"]),
         ("nope@v1", ["unknown prompt 'nope'", "known: summarise"]),
         ("summarise@v9", ["unknown version summarise@v9", "known: v1, v2", "prompts list"]),
-        ("summarise@latest", ["unknown version summarise@latest", "known: v1, v2"]),
+        ("summarise@latest", ["bad version 'latest'", "written v1, v2", "prompts list"]),
     ],
 )
 def test_unknown_prompt_or_version_names_the_known_ones(
@@ -232,12 +231,15 @@ def test_render_does_not_expand_templates_inside_the_article(pdir: Path) -> None
     ("changes", "fragments"),
     [
         ({"schema: summary.v1": "schema: summary.v1\ntone: warm"}, ["unknown key(s) tone"]),
-        ({"schema: summary.v1\n": ""}, ["missing schema", "allowed: name, version"]),
+        ({"schema: summary.v1\n": ""}, ["missing schema", "required: name, version"]),
         (
             {"schema: summary.v1": "schema: summary.v1\nextra: 1", "changelog:": "log:"},
             ["missing changelog", "unknown key(s) extra, log"],
         ),
-        ({"temperature: 0": "temperature: 0\n  colour: red"}, ["parameters must be a mapping"]),
+        (
+            {"temperature: 0": "temperature: 0\n  colour: red"},
+            ["parameters.colour (line 17): unknown key(s) colour", "allowed: max_output_tokens"],
+        ),
         ({"name: summarise": "name: other"}, ["name='other'", "must match its path"]),
         ({"{{article}}": "{{text}}"}, ["must contain {{article}}"]),
     ],
@@ -273,7 +275,7 @@ def test_changelog_must_be_a_list(pdir: Path) -> None:
         "changelog:\n  - First release.", "changelog: First release."
     )
     (pdir / "summarise" / "v3.yaml").write_text(text, encoding="utf-8")
-    with pytest.raises(PromptError, match="changelog must be a list"):
+    with pytest.raises(PromptError, match="changelog .line 6.: 'First release.' is not of type"):
         load_prompt("summarise@v3", pdir)
 
 

@@ -477,7 +477,7 @@ def test_cli_refused_connection_is_one_line_naming_the_url(tmp_path: Path) -> No
         "-q",
     )
     _, err = p.communicate(timeout=60)
-    assert p.returncode == 1
+    assert p.returncode == 2  # stopped by the endpoint: exit 2 (DESIGN.md, exit status)
     assert "Traceback" not in err
     lines = [ln for ln in err.splitlines() if url in ln]
     assert len(lines) == 1 and "cannot connect" in lines[0] and "--base-url" in lines[0]
@@ -485,7 +485,7 @@ def test_cli_refused_connection_is_one_line_naming_the_url(tmp_path: Path) -> No
     assert len(out) == 5 and {r["error"]["kind"] for r in out} == {"http_error"}
 
 
-def test_cli_insufficient_quota_exits_1_and_resumes(tmp_path: Path) -> None:
+def test_cli_insufficient_quota_exits_2_and_resumes(tmp_path: Path) -> None:
     src = tmp_path / "in.jsonl"
     arts = write_jsonl(src, 6)
     args = [str(src), "--db", str(tmp_path / "s.db"), "--out", str(tmp_path / "out.jsonl")]
@@ -493,7 +493,7 @@ def test_cli_insufficient_quota_exits_1_and_resumes(tmp_path: Path) -> None:
         srv.add_rule(None, "insufficient_quota")
         p = cli(*args, "--base-url", srv.base_url, "--concurrency", "2", "-q")
         _, err = p.communicate(timeout=60)
-        assert p.returncode == 1, err
+        assert p.returncode == 2, err
         assert "quota" in err and "Traceback" not in err
         assert len(chat(srv)) <= 2
         out = [json.loads(x) for x in (tmp_path / "out.jsonl").read_text().splitlines()]
@@ -543,7 +543,12 @@ def test_kill_9_mid_run_then_the_same_command_finishes_the_batch(tmp_path: Path)
     assert all(r["status"] == "ok" for r in records)
     # nothing finished before the kill was asked again; everything else exactly once
     assert not finished & set(second)
-    assert all(second[f"ART-{i:03d}"] == 1 for i in range(n) if f"ART-{i:03d}" not in finished)
+    # (an answer that arrived before the kill but was not yet committed is served from the
+    # journal, not asked again: asked 0 times now, once before)
+    for i in range(n):
+        art = f"ART-{i:03d}"
+        if art not in finished:
+            assert second[art] == 1 or (second[art] == 0 and first[art] == 1), art
     assert max(first.values()) == 1  # and nothing was asked twice before the kill
     cached = {f"ART-{i:03d}" for i, r in enumerate(records) if r["cached"]}
     assert cached == finished

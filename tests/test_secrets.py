@@ -121,7 +121,7 @@ def test_no_canary_reaches_a_cassette_the_store_the_output_the_log_or_a_report(
             {**canary_env, "OPENAI_API_KEY": WRONG_KEY},
             tmp_path,
         )
-        assert bad.returncode == 1, bad.stderr
+        assert bad.returncode == 2, bad.stderr
         stopped = [json.loads(x) for x in (tmp_path / "401.jsonl").read_text().splitlines()]
         assert {r["error"]["kind"] for r in stopped} == {"auth"}
         # 3. a comparison report, with one article failing on an error that names the org

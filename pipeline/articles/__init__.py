@@ -22,18 +22,28 @@ Inputs
   leading ``# Title`` (or setext ``Title`` / ``=====``) is the title; images ``![..](..)`` and
   reference definitions are dropped; ``[text](url)`` keeps ``text``; heading marks, emphasis,
   inline code ticks, block-quote marks, bullets and rules are removed.
-- ``.html``/``.htm``: parsed with BeautifulSoup's stdlib ``html.parser``. Title from the
-  ``<h1>`` (preferring one inside ``<article>``/``<main>``) else ``<title>``; date from
-  ``<time datetime>`` else ``meta[property=article:published_time]``; url from
-  ``link[rel=canonical]`` else ``og:url``. Dropped: script, style, nav, header, footer, aside,
-  form, noscript, template, iframe, svg, button, and ``<figcaption>`` elements that are
-  photo credits. Content comes from the largest ``<article>``, else ``<main>``, else
-  ``<body>``; block elements become paragraphs.
+- ``.html``/``.htm``: the page's main text and metadata (title, date as the page writes it,
+  author, site name, canonical URL) extracted with trafilatura, the encoding sniffed from the
+  bytes (:mod:`._html`, :mod:`._html_meta`); a fragment trafilatura rejects is read by the
+  fallback reader (:mod:`._html_fallback`). :func:`html_article` is the same for any page's
+  bytes (the web stage uses it).
+- JSON fields and Markdown front matter also give ``author`` (or ``authors``, ``byline``) and
+  ``site_name`` (or ``site``, ``publisher``).
+
+Safety (``_safe``)
+-----------------
+Every input item gives its own record, whatever it holds. A FIFO, socket or device (in a
+folder or named) is never opened for a blocking read: it is a ``bad_input``. A file read
+whole is capped by its ``fstat`` size before a byte is read (8 MiB; a ``.json`` file 64 MiB)
+and a JSONL line by a bounded ``readline`` (8 MiB): what goes over is ``too_long``. A line
+with a lone surrogate escape in a field that is used, JSON nested past the recursion limit
+or an integer over Python's 4,300-digit limit is that line's ``bad_input``. A file name that
+is not UTF-8 is read, and shown with ``\\xNN`` escapes in ``source``.
 
 Decoding
 --------
-UTF-8 (a BOM is dropped; UTF-16 with a BOM is read too). Bytes that are not UTF-8 are
-read as cp1252 when that gives plausible Western text (at most 20 % of the letters
+UTF-8 (a BOM is dropped; UTF-16 with a BOM is read too, JSONL included). Bytes that are
+not UTF-8 are read as cp1252 when that gives plausible Western text (at most 20 % of the letters
 non-ASCII, 90 % of those Latin-1 letters or typographic marks: detectors misjudge short
 Latin-1 / cp1252 texts), else as whatever charset-normalizer detects. A NUL byte, or more than 10 %
 control bytes in the first 8 KiB, means a binary file.
@@ -78,14 +88,17 @@ Modules
 -------
 ``_article`` (:class:`Article`, :class:`BadInput`, ids, building an article from text),
 ``_normalise`` (normalisation and furniture), ``_header`` (title and date), ``_decode``
-(bytes to text), ``_formats`` (plain text, Markdown, HTML, JSON, JSONL) and ``_iterate``
-(paths, folders and stdin).
+(bytes to text), ``_safe`` (size caps, special files, file names, hostile JSON),
+``_formats`` (plain text, Markdown, JSON, JSONL), ``_html`` (HTML pages: trafilatura and the
+rules around it), ``_html_meta`` (a page's charset and metadata), ``_html_fallback`` (the
+BeautifulSoup reader) and ``_iterate`` (paths, folders and stdin).
 """
 
 from __future__ import annotations
 
 from pipeline.articles._article import Article, BadInput, article_id
 from pipeline.articles._formats import TEXT_FIELDS, load_article_text
+from pipeline.articles._html import html_article
 from pipeline.articles._iterate import iter_articles
 from pipeline.articles._normalise import normalise_text
 
@@ -94,6 +107,7 @@ __all__ = [
     "Article",
     "BadInput",
     "article_id",
+    "html_article",
     "iter_articles",
     "load_article_text",
     "normalise_text",

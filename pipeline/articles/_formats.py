@@ -3,24 +3,48 @@ JSONL (streamed line by line)."""
 
 from __future__ import annotations
 
+import dataclasses
 import io
 import json
 import re
 from collections.abc import Iterable, Iterator
-from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 from pipeline.articles._article import Item, _bad, _make_article
-from pipeline.articles._decode import _BINARY, _decode, _looks_binary, _Undecodable
-from pipeline.articles._header import _is_header_credit
-from pipeline.articles._normalise import _LINE_BREAKS, _clean_line, _is_furniture
+from pipeline.articles._decode import (
+    _BINARY,
+    _UTF16_BOMS,
+    _decode,
+    _looks_binary,
+    _Undecodable,
+)
+from pipeline.articles._html import html_article
+from pipeline.articles._normalise import _LINE_BREAKS
+from pipeline.articles._safe import (
+    MAX_ARTICLE_BYTES,
+    BadJSON,
+    Oversize,
+    bounded_lines,
+    lone_surrogate,
+    parse_json,
+    too_big,
+)
 
 TEXT_FIELDS = ("text", "article", "body", "content", "document")
 _DATE_FIELDS = ("date", "published", "published_at")
-
-
-def _names(spec: str) -> frozenset[str]:
-    return frozenset(spec.split())
+_AUTHOR_FIELDS = ("author", "authors", "byline")
+_SITE_FIELDS = ("site_name", "site", "publisher")
+_USED_FIELDS = (
+    *TEXT_FIELDS,
+    "title",
+    "headline",
+    *_DATE_FIELDS,
+    "url",
+    "link",
+    "id",
+    *_AUTHOR_FIELDS,
+    *_SITE_FIELDS,
+)
 
 
 # -- JSON and JSONL --------------------------------------------------------------------------------
@@ -33,6 +57,19 @@ def _str_field(obj: dict[str, Any], *names: str) -> str | None:
             return value.strip()
         if isinstance(value, int | float) and not isinstance(value, bool):
             return str(value)
+    return None
+
+
+def _names_field(obj: dict[str, Any], *names: str) -> str | None:
+    """A string field, or a list of strings joined with "; " (``"authors": ["A", "B"]``)."""
+    for name in names:
+        value = obj.get(name)
+        if isinstance(value, list):
+            parts = [v.strip() for v in value if isinstance(v, str) and v.strip()]
+            if parts:
+                return "; ".join(parts)
+        elif isinstance(value, str) and value.strip():
+            return value.strip()
     return None
 
 
@@ -53,6 +90,16 @@ def _from_object(source: str, obj: object, raw: bytes) -> Item:
             f"expected a JSON object, got {_json_kind(obj)}; "
             'give each article as an object with a "text" field',
         )
+    for name in _USED_FIELDS:
+        bad = lone_surrogate(obj.get(name))
+        if bad is not None:
+            return _bad(
+                source,
+                raw,
+                f'the "{name}" field holds a lone surrogate escape ({bad}), half of a '
+                "character that no text can hold; fix the escape (emoji take two: "
+                "\\ud83d\\ude00) or remove it",
+            )
     text = None
     for name in TEXT_FIELDS:
         value = obj.get(name)
@@ -74,6 +121,8 @@ def _from_object(source: str, obj: object, raw: bytes) -> Item:
         date=_str_field(obj, *_DATE_FIELDS),
         url=_str_field(obj, "url", "link"),
         external_id=_str_field(obj, "id"),
+        author=_names_field(obj, *_AUTHOR_FIELDS),
+        site_name=_names_field(obj, *_SITE_FIELDS),
     )
 
 
@@ -87,19 +136,17 @@ def _iter_json(source: str, raw: bytes) -> Iterator[Item]:
         yield _bad(source, raw, "file is empty; add the article or remove the file")
         return
     try:
-        data = json.loads(text)
-    except json.JSONDecodeError as e:
-        yield _bad(
-            source,
-            raw,
-            f"not valid JSON ({e.msg}: line {e.lineno} column {e.colno}); fix the file",
-        )
+        data = parse_json(text)
+    except BadJSON as e:
+        yield _bad(source, raw, f"{e.problem}; fix the file")
         return
     if isinstance(data, list):
         if not data:
             yield _bad(source, raw, "the JSON list is empty; add article objects or remove it")
         for n, item in enumerate(data, start=1):
-            item_raw = json.dumps(item, sort_keys=True, ensure_ascii=False).encode("utf-8")
+            item_raw = json.dumps(item, sort_keys=True, ensure_ascii=False).encode(
+                "utf-8", "surrogatepass"
+            )
             yield _from_object(f"{source}#{n}", item, item_raw)
     elif isinstance(data, dict):
         yield _from_object(source, data, raw)
@@ -112,9 +159,12 @@ def _iter_json(source: str, raw: bytes) -> Iterator[Item]:
         )
 
 
-def _jsonl_line(source: str, number: int, raw: bytes) -> Item | None:
+def _jsonl_line(source: str, number: int, raw: bytes | Oversize) -> Item | None:
     """One JSONL line -> an item; None for a blank line."""
     where = f"{source}:{number}"
+    if isinstance(raw, Oversize):
+        problem = too_big(raw.size, MAX_ARTICLE_BYTES, "the line", "shorten it or remove it")
+        return _too_long(where, problem)
     try:
         line = raw.decode("utf-8-sig" if number == 1 else "utf-8")
     except UnicodeDecodeError as e:
@@ -122,17 +172,21 @@ def _jsonl_line(source: str, number: int, raw: bytes) -> Item | None:
     if not line.strip():
         return None
     try:
-        obj = json.loads(line)
-    except json.JSONDecodeError as e:
-        return _bad(
-            where,
-            raw,
-            f"line is not valid JSON ({e.msg}: column {e.colno}); fix the line or remove it",
-        )
+        obj = parse_json(line)
+    except BadJSON as e:
+        problem = re.sub(r": line 1 column (\d+)\)$", r": column \1)", e.problem)
+        return _bad(where, raw, f"line is {problem}; fix the line or remove it")
     return _from_object(where, obj, raw)
 
 
-def _iter_jsonl_lines(source: str, stream: Iterable[bytes], first: int = 1) -> Iterator[Item]:
+def _too_long(source: str, problem: str) -> Item:
+    bad = _bad(source, None, problem)
+    return dataclasses.replace(bad, kind="too_long")
+
+
+def _iter_jsonl_lines(
+    source: str, stream: Iterable[bytes | Oversize], first: int = 1
+) -> Iterator[Item]:
     seen = False
     for number, raw in enumerate(stream, start=first):
         item = _jsonl_line(source, number, raw)
@@ -143,14 +197,37 @@ def _iter_jsonl_lines(source: str, stream: Iterable[bytes], first: int = 1) -> I
         yield _bad(source, None, "file is empty (no JSON lines); add articles or remove the file")
 
 
-def _iter_jsonl(source: str, path: Path) -> Iterator[Item]:
-    with path.open("rb") as f:
-        head = f.read(8192)
-        if _looks_binary(head):
-            yield _bad(source, head, _BINARY)
-            return
-        f.seek(0)
-        yield from _iter_jsonl_lines(source, f)
+def _iter_jsonl(source: str, f: IO[bytes]) -> Iterator[Item]:
+    """A JSONL file, streamed line by line (UTF-8, or UTF-16 with a BOM)."""
+    head = f.read(8192)
+    f.seek(0)
+    if head.startswith(_UTF16_BOMS):
+        yield from _iter_jsonl_lines(source, _utf16_lines(f))
+        return
+    if _looks_binary(head):
+        yield _bad(source, head, _BINARY)
+        return
+    yield from _iter_jsonl_lines(source, bounded_lines(f))
+
+
+def _utf16_lines(f: IO[bytes]) -> Iterator[bytes | Oversize]:
+    """UTF-16 lines re-encoded as UTF-8 (a broken surrogate pair fails its own line only)."""
+    text = io.TextIOWrapper(f, encoding="utf-16", errors="surrogatepass", newline="")
+    try:
+        yield from bounded_lines(_Utf8Lines(text), MAX_ARTICLE_BYTES)
+    finally:
+        text.detach()
+
+
+class _Utf8Lines:
+    """A text stream read as UTF-8 lines (``readline(limit)`` counts characters; close
+    enough for a cap)."""
+
+    def __init__(self, text: io.TextIOWrapper) -> None:
+        self.text = text
+
+    def readline(self, limit: int = -1, /) -> bytes:
+        return self.text.readline(limit).encode("utf-8", "surrogatepass")
 
 
 # -- plain text and Markdown -----------------------------------------------------------------------
@@ -217,104 +294,10 @@ def _markdown_article(source: str, raw: bytes, text: str) -> Item:
         title=title or None,
         date=meta.get("date") or meta.get("published"),
         url=meta.get("url"),
+        author=meta.get("author"),
+        site_name=meta.get("site_name") or meta.get("site"),
         find_title=not title,
     )
-
-
-# -- HTML ------------------------------------------------------------------------------------------
-
-_HTML_DROP = tuple(
-    _names("script style nav header footer aside form noscript template iframe svg button")
-)
-_HTML_BLOCKS = _names(
-    "address article blockquote dd div dl dt figcaption figure h1 h2 h3 h4 h5 h6 hr li main ol p "
-    "pre section table tbody td th thead tr ul"
-)
-
-
-def _html_article(source: str, raw: bytes, text: str) -> Item:
-    from bs4 import BeautifulSoup
-    from bs4.element import NavigableString, Tag
-
-    soup = BeautifulSoup(text, "html.parser")
-
-    def attr(tag: Tag | None, name: str) -> str | None:
-        if tag is None:
-            return None
-        value = tag.get(name)
-        if isinstance(value, list):
-            value = " ".join(value)
-        return value.strip() or None if isinstance(value, str) else None
-
-    def meta(key: str) -> str | None:
-        found = soup.find("meta", attrs={"property": key}) or soup.find("meta", attrs={"name": key})
-        return attr(found if isinstance(found, Tag) else None, "content")
-
-    articles = [t for t in soup.find_all("article") if isinstance(t, Tag)]
-    root: Tag | None = None
-    if articles:
-        root = max(articles, key=lambda t: len(t.get_text()))
-    if root is None:
-        found = soup.find("main") or soup.find("body")
-        root = found if isinstance(found, Tag) else None
-
-    h1 = (root.find("h1") if root is not None else None) or soup.find("h1")
-    title_tag = soup.find("title")
-    title = None
-    if isinstance(h1, Tag):
-        title = _clean_line(h1.get_text(" ")) or None
-    if title is None and isinstance(title_tag, Tag):
-        title = _clean_line(title_tag.get_text(" ")) or None
-
-    time_tag = (root.find("time", attrs={"datetime": True}) if root is not None else None) or (
-        soup.find("time", attrs={"datetime": True})
-    )
-    date = attr(time_tag if isinstance(time_tag, Tag) else None, "datetime") or meta(
-        "article:published_time"
-    )
-    canonical = soup.find("link", attrs={"rel": "canonical"})
-    url = attr(canonical if isinstance(canonical, Tag) else None, "href") or meta("og:url")
-
-    container: Tag = root if root is not None else soup
-    for tag in container.find_all(_HTML_DROP):
-        if isinstance(tag, Tag):
-            tag.decompose()
-    for tag in container.find_all("figcaption"):
-        if isinstance(tag, Tag) and _is_credit_text(_clean_line(tag.get_text(" "))):
-            tag.decompose()
-    if isinstance(h1, Tag) and h1.parent is not None and title is not None:
-        h1.decompose()
-    # A dateline on its own (not inside a sentence) is metadata, not text.
-    inline = ("p", "li", "span", "a", "em", "strong", "b", "i")
-    if (
-        isinstance(time_tag, Tag)
-        and time_tag.parent is not None
-        and time_tag.parent.name not in inline
-    ):
-        time_tag.decompose()
-
-    parts: list[str] = []
-
-    def walk(node: Tag) -> None:
-        for child in node.children:
-            if isinstance(child, Tag):
-                if child.name == "br":
-                    parts.append("\n")
-                elif child.name in _HTML_BLOCKS:
-                    parts.append("\n\n")
-                    walk(child)
-                    parts.append("\n\n")
-                else:
-                    walk(child)
-            elif type(child) is NavigableString:
-                parts.append(re.sub(r"\s+", " ", str(child)))
-
-    walk(container)
-    return _make_article(source, "".join(parts), title=title, date=date, url=url, find_title=False)
-
-
-def _is_credit_text(text: str) -> bool:
-    return not text or _is_furniture(text) or _is_header_credit(text)
 
 
 # -- one file, any format --------------------------------------------------------------------------
@@ -322,9 +305,8 @@ def _is_credit_text(text: str) -> bool:
 _PARSERS = {
     ".md": _markdown_article,
     ".markdown": _markdown_article,
-    ".html": _html_article,
-    ".htm": _html_article,
 }
+_HTML = (".html", ".htm")  # decoded by pipeline.articles._html itself: sniffing is its job
 
 
 def load_article_text(source: str, raw: bytes, *, suffix: str = ".txt") -> Iterator[Item]:
@@ -340,10 +322,10 @@ def load_article_text(source: str, raw: bytes, *, suffix: str = ".txt") -> Itera
         yield from _iter_json(source, raw)
         return
     if suffix == ".jsonl":
-        if _looks_binary(raw):
-            yield _bad(source, raw, _BINARY)
-            return
-        yield from _iter_jsonl_lines(source, io.BytesIO(raw))
+        yield from _iter_jsonl(source, io.BytesIO(raw))
+        return
+    if suffix in _HTML:
+        yield html_article(source, raw)
         return
     try:
         text = _decode(raw)

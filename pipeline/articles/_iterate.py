@@ -3,7 +3,6 @@ JSONL) to one item per input, streaming."""
 
 from __future__ import annotations
 
-import json
 import os
 import sys
 from collections.abc import Iterator, Sequence
@@ -16,7 +15,20 @@ from pipeline.articles._formats import (
     _iter_json,
     _iter_jsonl,
     _iter_jsonl_lines,
+    _too_long,
     load_article_text,
+)
+from pipeline.articles._safe import (
+    MAX_ARTICLE_BYTES,
+    MAX_JSON_BYTES,
+    BadJSON,
+    NotRegular,
+    Oversize,
+    bounded_lines,
+    open_regular,
+    parse_json,
+    shown_path,
+    too_big,
 )
 from pipeline.errors import ConfigError
 
@@ -26,15 +38,40 @@ _FOLDER_EXTENSIONS = frozenset({".txt", ".md", ".markdown", ".html", ".htm", ".j
 def _read_file(source: str, path: Path) -> Iterator[Item]:
     suffix = path.suffix.lower()
     try:
-        if suffix == ".jsonl":
-            yield from _iter_jsonl(source, path)
-            return
-        raw = path.read_bytes()
+        f, size = open_regular(path)
+    except NotRegular as e:
+        yield _bad(source, None, e.problem)
+        return
     except OSError as e:
         reason = e.strerror or type(e).__name__
         yield _bad(source, None, f"cannot read the file ({reason}); check that it is readable")
         return
+    with f:
+        try:
+            if suffix == ".jsonl":
+                yield from _iter_jsonl(source, f)
+                return
+            cap = MAX_JSON_BYTES if suffix == ".json" else MAX_ARTICLE_BYTES
+            if size > cap:
+                yield _too_long(source, too_big(size, cap, "the file", _SPLIT[suffix == ".json"]))
+                return
+            raw = f.read(min(size, cap) + 1)
+            if len(raw) > size:  # it grew since fstat: read on, up to the cap
+                raw += f.read(cap + 1 - len(raw))
+        except OSError as e:
+            reason = e.strerror or type(e).__name__
+            yield _bad(source, None, f"cannot read the file ({reason}); check that it is readable")
+            return
+    if len(raw) > cap:  # it grew since it was opened
+        yield _too_long(source, too_big(len(raw), cap, "the file", _SPLIT[suffix == ".json"]))
+        return
     yield from load_article_text(source, raw, suffix=suffix)
+
+
+_SPLIT = {
+    False: "split the article, or trim what is not its text",
+    True: "give the articles as JSONL (one object a line), which is streamed",
+}
 
 
 def _walk(folder: Path) -> list[Path]:
@@ -49,33 +86,46 @@ def _walk(folder: Path) -> list[Path]:
 
 
 def _read_stdin(stream: IO[bytes]) -> Iterator[Item]:
-    lines = iter(stream.readline, b"")
-    consumed: list[bytes] = []
-    first: bytes | None = None
+    lines = bounded_lines(stream)
+    consumed: list[bytes | Oversize] = []
+    first: bytes | Oversize | None = None
     for line in lines:
         consumed.append(line)
-        if line.strip():
+        if isinstance(line, Oversize) or line.strip():
             first = line
             break
-    if first is not None and first.lstrip(b"\xef\xbb\xbf \t").startswith(b"{"):
+    if isinstance(first, bytes) and first.lstrip(b"\xef\xbb\xbf \t").startswith(b"{"):
         try:
-            obj = json.loads(first.decode("utf-8-sig"))
-        except (UnicodeDecodeError, json.JSONDecodeError):
+            obj = parse_json(first.decode("utf-8-sig"))
+        except (UnicodeDecodeError, BadJSON):
             obj = None
         if isinstance(obj, dict):
             number = len(consumed)
             yield _from_object(f"-:{number}", obj, first)
             yield from _iter_jsonl_lines("-", lines, first=number + 1)
             return
-    raw = b"".join(consumed) + b"".join(lines)
+    # the whole input is one document: read it, up to the cap
+    size = sum(x.size if isinstance(x, Oversize) else len(x) for x in consumed)
+    rest = b""
+    if not isinstance(first, Oversize) and size <= MAX_JSON_BYTES:
+        rest = stream.read(MAX_JSON_BYTES + 1 - size)
+        size += len(rest)
+    if isinstance(first, Oversize) or size > MAX_JSON_BYTES:
+        what = "standard input" + (" (its first line)" if isinstance(first, Oversize) else "")
+        yield _too_long("-", too_big(size, MAX_ARTICLE_BYTES, what, _SPLIT[True]))
+        return
+    raw = b"".join(x for x in consumed if isinstance(x, bytes)) + rest
     if raw.strip()[:1] in (b"{", b"["):
         try:
-            json.loads(raw.decode("utf-8-sig"))
-        except (UnicodeDecodeError, json.JSONDecodeError):
+            parse_json(raw.decode("utf-8-sig"))
+        except (UnicodeDecodeError, BadJSON):
             pass
         else:
             yield from _iter_json("-", raw)
             return
+    if len(raw) > MAX_ARTICLE_BYTES:
+        yield _too_long("-", too_big(len(raw), MAX_ARTICLE_BYTES, "standard input", _SPLIT[False]))
+        return
     yield from load_article_text("-", raw, suffix=".txt")
 
 
@@ -95,9 +145,9 @@ def _iter_paths(paths: list[str | Path], stdin: IO[bytes] | None) -> Iterator[It
         path = Path(p)
         if path.is_dir():
             for file in _walk(path):
-                yield from _read_file(str(file), file)
+                yield from _read_file(shown_path(file), file)
         else:
-            yield from _read_file(str(p), path)
+            yield from _read_file(shown_path(p), path)
 
 
 def iter_articles(

@@ -1,18 +1,19 @@
-"""`summarise prompts list | show | diff | lock`."""
+"""`summarise prompts list | show | diff | lock`.
+
+These start fast (no rich, no jsonschema for released built-in prompts, no engine): the
+listing is plain text fitted to the terminal's width.
+"""
 
 from __future__ import annotations
 
+import shutil
 import sys
 
 import click
-from rich.console import Console
-from rich.table import Table
 
 from pipeline import prompts
 from pipeline.cli import cli
-from pipeline.cli._common import (
-    err_console,
-)
+from pipeline.errors import PromptError
 
 
 @cli.group(name="prompts")
@@ -20,23 +21,53 @@ def prompts_group() -> None:
     """List, show, diff and lock prompt versions."""
 
 
+def fit(text: str, width: int) -> str:
+    """``text`` on one line of at most ``width`` characters, cut at a word with an ellipsis."""
+    text = " ".join(text.split())
+    if len(text) <= width:
+        return text
+    cut = text[: max(1, width - 1)]
+    if " " in cut and text[len(cut)] != " ":
+        cut = cut[: cut.rindex(" ")]
+    return cut.rstrip(" ,;:.-") + "…"
+
+
+def _row(
+    entry: prompts.Entry,
+) -> tuple[list[str], str]:
+    lock = prompts.read_lock(entry.folder.path)
+    origin = entry.folder.origin + ("*" if entry.overrides else "")
+    try:
+        p = prompts.load_file(entry.path, entry.folder, check_lock=False)
+    except PromptError as exc:
+        return [entry.ref, "?", "INVALID", origin, "?", "?"], exc.message
+    if entry.ref not in lock:
+        state = "draft"
+    elif lock[entry.ref] == p.sha256:
+        state = "released"
+    else:
+        state = "EDITED"
+    return [p.ref, p.kind, state, origin, p.schema, p.sha256[:12]], p.description
+
+
 @prompts_group.command(name="list")
 def prompts_list() -> None:
-    """Every prompt version, with its hash and release state."""
-    lock = prompts.read_lock()
-    table = Table(show_edge=False)
-    for col in ("prompt", "schema", "sha256", "state", "description"):
-        table.add_column(col)
-    for name, versions in prompts.available().items():
-        for version in versions:
-            p = prompts.load_prompt(f"{name}@{version}", check_lock=False)
-            state = (
-                "released"
-                if lock.get(p.ref) == p.sha256
-                else ("EDITED" if p.ref in lock else "draft")
-            )
-            table.add_row(p.ref, p.schema, p.sha256[:12], state, p.description[:70])
-    Console(highlight=False).print(table)
+    """Every prompt version: kind, release state, where it comes from, schema and hash."""
+    width = shutil.get_terminal_size((80, 24)).columns
+    header = ["prompt", "kind", "state", "from", "schema", "sha256"]
+    rows = [_row(e) for e in prompts.entries()]
+    if not rows:
+        folders = prompts.search_folders()
+        raise PromptError(f"no prompt versions found; {prompts.where(folders)}")
+    widths = [max(len(r[0][i]) for r in [(header, ""), *rows]) for i in range(len(header))]
+    lines = ["  ".join(c.ljust(w) for c, w in zip(header, widths, strict=True)).rstrip()]
+    for cells, description in rows:
+        lines.append("  ".join(c.ljust(w) for c, w in zip(cells, widths, strict=True)).rstrip())
+        lines.append("  " + fit(description, max(20, width - 3)))
+    notes = [f"{f.origin}: {f.path.absolute()}" for f in prompts.search_folders()]
+    if any(e.overrides for e in prompts.entries()):
+        notes.append("*: overrides the built-in version of the same name@version")
+    click.echo("\n".join(lines + [""] + notes))
 
 
 @prompts_group.command(name="show")
@@ -65,13 +96,16 @@ def prompts_diff(a: str, b: str) -> None:
     "--check", is_flag=True, help="Only check: exit 2 if a version is edited or unreleased."
 )
 def prompts_lock(check: bool) -> None:
-    """Release every new prompt version by recording its hash in prompts/lock."""
+    """Release every new prompt version of your prompt folder by recording its hash in its lock.
+
+    The folder is $SUMMARISE_PROMPTS, or ./prompts (in the project's checkout: its prompts/).
+    """
     report = prompts.lock(check=check)
     for ref in report.added if not check else []:
-        click.echo(f"released {ref}")
+        click.echo(f"released {ref} in {report.folder / 'lock' if report.folder else 'its lock'}")
     if report.messages:
         for m in report.messages:
-            err_console.print(f"summarise: error: {m}", markup=False, soft_wrap=True)
+            click.echo(f"summarise: error: {m}", err=True)
         sys.exit(2)
     if check:
-        click.echo(f"ok: {len(report.unchanged)} released version(s) match prompts/lock")
+        click.echo(f"ok: {len(report.unchanged)} released version(s) match their lock")

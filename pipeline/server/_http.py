@@ -42,22 +42,47 @@ class _Reply:
     headers: dict[str, str] = field(default_factory=dict)
     action: Literal["send", "drop", "hang"] = "send"
     hang_s: float = 0.0
+    raw: bytes | None = None  # a body sent as is (a file's content) instead of ``payload``
+    content_type: str = "application/json"
+    truncate_at: int | None = None  # send only this many body bytes, then close
 
 
-async def _read_chunked(reader: asyncio.StreamReader, limit: int) -> bytes | None:
+class _BadRequest(Exception):
+    """A request the HTTP layer cannot frame: answered 400 (or 413), then the connection
+    closes, since where the next request starts is unknown."""
+
+    def __init__(self, message: str, status: int = 400) -> None:
+        super().__init__(message)
+        self.status = status
+
+
+def _parse_size(text: str, *, base: int, limit: int, what: str) -> int:
+    """A Content-Length (base 10) or chunk size (base 16): digits only, at most ``limit``."""
+    text = text.strip()
+    digits = "0123456789" if base == 10 else "0123456789abcdefABCDEF"
+    if not text or any(c not in digits for c in text):
+        raise _BadRequest(f"Invalid {what}: {text[:40]!r}")
+    if len(text) > 20 or int(text, base) > limit:
+        raise _BadRequest("Request too large", 413)
+    return int(text, base)
+
+
+async def _read_chunked(reader: asyncio.StreamReader, limit: int) -> bytes:
     parts: list[bytes] = []
     size_total = 0
     while True:
-        size = int((await reader.readuntil(b"\r\n")).split(b";")[0].strip(), 16)
+        line = (await reader.readuntil(b"\r\n")).decode("latin-1")
+        size = _parse_size(line.split(";")[0], base=16, limit=limit, what="chunk size")
         if size == 0:
             while (await reader.readuntil(b"\r\n")) != b"\r\n":
                 pass
             return b"".join(parts)
         size_total += size
         if size_total > limit:
-            return None
+            raise _BadRequest("Request too large", 413)
         parts.append(await reader.readexactly(size))
-        await reader.readexactly(2)
+        if await reader.readexactly(2) != b"\r\n":
+            raise _BadRequest("Invalid chunk: no CRLF after its data")
 
 
 class _HTTPServer:
@@ -78,6 +103,10 @@ class _HTTPServer:
 
     async def _route(self, method: str, path: str, headers: dict[str, str], raw: bytes) -> _Reply:
         raise NotImplementedError
+
+    def _body_limit(self, method: str, path: str) -> int:
+        """The largest request body accepted for this request."""
+        return self.config.max_body_bytes
 
     def _run(self) -> None:
         loop = asyncio.new_event_loop()
@@ -146,18 +175,23 @@ class _HTTPServer:
         keep_alive = conn != "close" if version == "HTTP/1.1" else conn == "keep-alive"
         if headers.get("expect", "").lower() == "100-continue":
             writer.write(b"HTTP/1.1 100 Continue\r\n\r\n")
-        if "chunked" in headers.get("transfer-encoding", "").lower():
-            raw = await _read_chunked(reader, self.config.max_body_bytes)
-        else:
-            length = int(headers.get("content-length", "0") or 0)
-            if length > self.config.max_body_bytes:
-                self._write(writer, _Reply(413, _error_body("Request too large")), False)
-                return False
-            raw = await reader.readexactly(length) if length else b""
-        if raw is None:
-            self._write(writer, _Reply(413, _error_body("Request too large")), False)
+        path, _, query = target.partition("?")
+        if query:
+            headers[":query"] = query  # not a header name a client can send
+        limit = self._body_limit(method, path)
+        try:
+            if "chunked" in headers.get("transfer-encoding", "").lower():
+                raw = await _read_chunked(reader, limit)
+            else:
+                given = headers.get("content-length", "0") or "0"
+                length = _parse_size(given, base=10, limit=limit, what="Content-Length")
+                raw = await reader.readexactly(length) if length else b""
+        except (_BadRequest, asyncio.LimitOverrunError) as e:
+            status = e.status if isinstance(e, _BadRequest) else 400
+            message = str(e) if isinstance(e, _BadRequest) else "Invalid chunk size line"
+            self._write(writer, _Reply(status, _error_body(message)), False)
+            await writer.drain()
             return False
-        path = target.split("?", 1)[0]
         reply = await self._route(method, path, headers, raw)
         if reply.action == "hang":
             await asyncio.sleep(reply.hang_s)
@@ -166,19 +200,21 @@ class _HTTPServer:
             return False
         self._write(writer, reply, keep_alive)
         await writer.drain()
-        return keep_alive
+        return keep_alive and reply.truncate_at is None
 
     def _write(self, writer: asyncio.StreamWriter, reply: _Reply, keep_alive: bool) -> None:
-        data = json.dumps(reply.payload).encode()
+        data = reply.raw if reply.raw is not None else json.dumps(reply.payload).encode()
         now = int(time.time())
         if self._date[1] != now:
             self._date = (formatdate(now, usegmt=True), now)
         head = [
             f"HTTP/1.1 {reply.status} {_REASONS.get(reply.status, 'Unknown')}",
-            "content-type: application/json",
+            f"content-type: {reply.content_type}",
             f"content-length: {len(data)}",
             f"date: {self._date[0]}",
             f"connection: {'keep-alive' if keep_alive else 'close'}",
         ]
         head += [f"{k}: {v}" for k, v in {**self.config.canary_headers, **reply.headers}.items()]
+        if reply.truncate_at is not None:  # a body cut short: the client sees the connection end
+            data = data[: reply.truncate_at]
         writer.write(("\r\n".join(head) + "\r\n\r\n").encode("latin-1") + data)
