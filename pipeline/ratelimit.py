@@ -8,9 +8,13 @@ in force is the smallest of:
 - the limits the server announces in ``x-ratelimit-limit-*`` headers,
 - after a 429 from a server that announces no limit, the send rate observed when it came.
 
-Before anything is known about the server, one request goes alone (the *probe*): its answer
-brings the limit headers, so the requests after it are already paced. The gate opens on any
-answer or failure of the probe, or after ``probe_timeout_s``.
+Before anything is known about a server that may limit the rate, one request goes alone (the
+*probe*): its answer brings the limit headers, so the requests after it are already paced.
+The gate opens on any answer or failure of the probe, or after ``probe_timeout_s``. The probe
+costs one model latency, so it is sent only where a limit is plausible
+(:func:`probe_needed`): not for the built-in model or a replay, not when ``--rpm`` / ``--tpm``
+already pace the run from its first request, and not for a server on this machine or a
+private network (Ollama, vLLM, llama.cpp, LM Studio do not limit the rate).
 
 Feedback, in three layers:
 
@@ -58,6 +62,23 @@ RECOVER_PER_S = 0.05  # additive recovery of the factor per second of successes
 MIN_FACTOR = 0.05
 
 
+def probe_needed(
+    base_url: str | None, *, rpm: float | None = None, tpm: float | None = None
+) -> bool:
+    """Whether the first request should go alone to learn the server's limits.
+
+    ``base_url`` None means OpenAI's API (a hosted API: limits are plausible). The caller
+    passes no ``base_url`` check for the built-in model or a replay: there is no server.
+    """
+    if rpm or tpm:
+        return False  # the user's ceiling paces the run from its first request
+    if base_url is None:
+        return True
+    from pipeline.client import is_local
+
+    return not is_local(base_url)
+
+
 @dataclass
 class LimiterStats:
     requests: int = 0
@@ -85,6 +106,7 @@ class Limiter:
         probe: bool = True,
         probe_timeout_s: float = 5.0,
         default_pause_s: float = 1.0,
+        on_pause: Callable[[float, str], None] | None = None,
     ) -> None:
         self.user_rpm = rpm
         self.user_tpm = tpm
@@ -108,6 +130,7 @@ class Limiter:
         self._probe = probe
         self._probe_timeout_s = probe_timeout_s
         self._default_pause_s = default_pause_s
+        self._on_pause = on_pause  # told (seconds, why) when every sender starts a pause
         self._gate: asyncio.Event | None = None
         self._gate_open = not probe
         self.stats = LimiterStats()
@@ -230,16 +253,17 @@ class Limiter:
             else:
                 continue
             self.stats.low_water_pauses += 1
-            self._paused_until = max(self._paused_until, now + min(pause, win.window_s))
+            self._pause_until(now, now + min(pause, win.window_s), "rate limit")
 
     def rate_limited(self, retry_after: float | None, *, sent_at: float | None = None) -> None:
         """A 429: pause every sender for the server's wait and cut the rate once per event."""
         self.open_gate()
         self.stats.rate_limited += 1
         now = self._clock()
-        self._paused_until = max(
-            self._paused_until,
+        self._pause_until(
+            now,
             now + (retry_after if retry_after is not None else self._default_pause_s),
+            "rate limit",
         )
         if sent_at is not None and sent_at <= self._last_cut:
             return  # an echo of the congestion already acted on
@@ -253,6 +277,13 @@ class Limiter:
             age = now - recent[0] if recent else 2.0
             self.adaptive_rpm = max(6.0, len(recent) / max(0.05, age) * 60.0)
         self.factor = max(MIN_FACTOR, self.factor * DECREASE)
+
+    def _pause_until(self, now: float, until: float, why: str) -> None:
+        """Every sender waits until ``until``; a new pause of a second or more is announced."""
+        if until > self._paused_until:
+            if self._on_pause is not None and until - max(now, self._paused_until) >= 1.0:
+                self._on_pause(until - now, why)
+            self._paused_until = until
 
     def failed(self) -> None:
         """Any other failure: nothing to learn, but the probe is over."""

@@ -34,7 +34,13 @@ class Record:
     latency_ms: int = 0
     cached: bool = False
     created_at: str = field(default_factory=utc_now)
+    url: str | None = None  # where the article came from on the web (canonical when known)
+    published: str | None = None  # ISO 8601 date or datetime, as the source gives it
+    author: str | None = None
+    duplicate_of: str | None = None  # article_id of the earlier copy whose summary this reuses
+    batch_id: str | None = None  # the provider batch that answered it (``run --batch``)
     mode: str | None = None  # structured-output mode that produced it
+    site_name: str | None = None  # the publication's name, where the source gives it
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)

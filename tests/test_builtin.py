@@ -202,7 +202,7 @@ def test_over_long_article_becomes_a_too_long_record(v2: Prompt) -> None:
     text = "Rain fell. " * (extractive.MAX_ARTICLE_CHARS // 11 + 10)
     article = Article(id="long", source="long.txt", text=text)
     summariser = Summariser(
-        v2, Endpoint(model="builtin"), scorer=lambda s, x: {}, pricer=lambda m, p, c: None
+        v2, Endpoint(model="builtin"), scorer=lambda s, x: {}, pricer=lambda m, a: None
     )
 
     async def go() -> Any:

@@ -75,7 +75,7 @@ def summariser_for(base_url: str, **settings: Any) -> Summariser:
         Endpoint(model="builtin", base_url=base_url, api_key="sk-dummy-for-tests"),
         settings=RunSettings(**{"backoff_initial_s": 0.0, "backoff_cap_s": 0.0, **settings}),
         scorer=lambda source, summary: {"faithfulness": 1.0, "unsupported": []},
-        pricer=lambda model, pt, ct: None,
+        pricer=lambda model, attempt: None,
     )
 
 
@@ -681,7 +681,7 @@ def test_runner_replays_each_version_from_one_folder(
         list(iter_articles([str(folder)])),
         runner.RunOptions(replay=str(tapes)),
     )
-    assert {ref: [r["status"] for r in records] for ref, records in runs.items()} == {
+    assert {ref: [r["status"] for r in records] for ref, records in runs.records.items()} == {
         "summarise@v1": ["ok", "ok"],
         "summarise@v2": ["ok", "ok"],
     }

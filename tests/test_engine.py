@@ -134,7 +134,7 @@ def summariser(
         client=client,
         settings=RunSettings(**{"backoff_initial_s": 0.0, "backoff_cap_s": 0.0, **settings}),
         scorer=lambda source, summary: {"faithfulness": 1.0, "unsupported": []},
-        pricer=lambda model, pt, ct: None,
+        pricer=lambda model, attempt: None,
     )
     return s
 

@@ -540,3 +540,23 @@ def test_a_model_with_no_price_costs_null_with_one_note() -> None:
     assert note is not None and "cost_usd is null" in note and "--prices" in note
     assert missing_price_note(t, "llama3.1:8b-unpriced") is None  # once
     assert missing_price_note(t, "gpt-4o-mini") is None  # priced
+
+
+@pytest.mark.parametrize(
+    ("base_url", "rpm", "needed"),
+    [
+        (None, None, True),  # api.openai.com
+        ("https://api.groq.com/openai/v1", None, True),
+        ("https://res.openai.azure.com/openai/v1/", None, True),
+        ("https://api.groq.com/openai/v1", 600.0, False),  # --rpm paces from the start
+        ("http://localhost:11434/v1", None, False),  # Ollama
+        ("http://127.0.0.1:8000/v1", None, False),  # vLLM on this machine
+        ("http://192.168.1.20:8080/v1", None, False),  # llama.cpp on the home network
+    ],
+)
+def test_the_probe_goes_only_where_a_rate_limit_is_plausible(
+    base_url: str | None, rpm: float | None, needed: bool
+) -> None:
+    from pipeline.ratelimit import probe_needed
+
+    assert probe_needed(base_url, rpm=rpm) is needed

@@ -543,7 +543,12 @@ def test_kill_9_mid_run_then_the_same_command_finishes_the_batch(tmp_path: Path)
     assert all(r["status"] == "ok" for r in records)
     # nothing finished before the kill was asked again; everything else exactly once
     assert not finished & set(second)
-    assert all(second[f"ART-{i:03d}"] == 1 for i in range(n) if f"ART-{i:03d}" not in finished)
+    # (an answer that arrived before the kill but was not yet committed is served from the
+    # journal, not asked again: asked 0 times now, once before)
+    for i in range(n):
+        art = f"ART-{i:03d}"
+        if art not in finished:
+            assert second[art] == 1 or (second[art] == 0 and first[art] == 1), art
     assert max(first.values()) == 1  # and nothing was asked twice before the kill
     cached = {f"ART-{i:03d}" for i, r in enumerate(records) if r["cached"]}
     assert cached == finished

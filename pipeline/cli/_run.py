@@ -7,20 +7,19 @@ from typing import Any
 
 import click
 
-from pipeline import runner
-from pipeline.articles import iter_articles
 from pipeline.cli import cli
+from pipeline.cli._batch import batch_options, run_batched
 from pipeline.cli._common import (
     _check_paths,
     _engine_options,
     _open_out,
-    _progress,
+    _quiet_option,
     _settings,
     _summary_table,
     err_console,
 )
+from pipeline.cli._display import RunDisplay
 from pipeline.errors import ConfigError
-from pipeline.records import Record
 
 
 @cli.command()
@@ -39,16 +38,35 @@ from pipeline.records import Record
     type=click.Path(dir_okay=False),
     help="Record every HTTP exchange into this cassette (scrubbed of secrets).",
 )
-@click.option("--quiet", "-q", is_flag=True, help="No progress bar or summary table.")
+@_quiet_option
+@click.option(
+    "--batch",
+    "use_batch",
+    is_flag=True,
+    help="Send the articles through the provider's Batch API (half the price, answers "
+    "within 24 h); see `summarise batch --help`.",
+)
+@click.option(
+    "--no-wait",
+    is_flag=True,
+    help="With --batch: submit, print the batch ids and exit; `summarise batch collect` "
+    "writes the records.",
+)
+@batch_options
 def run(
     paths: tuple[str, ...],
     prompt_ref: str,
     out: str | None,
     record: str | None,
     quiet: bool,
+    use_batch: bool,
+    no_wait: bool,
     **kw: Any,
 ) -> None:
     """Summarise every article in PATHS (files, folders, JSONL, '-' for stdin; default seeds/)."""
+    from pipeline import runner
+    from pipeline.articles import iter_articles
+
     chosen = _check_paths(paths)
     options = runner.RunOptions(
         prompt=prompt_ref,
@@ -60,31 +78,28 @@ def run(
         timeout=kw["timeout"],
         settings=_settings(kw),
     )
+    if no_wait and not use_batch:
+        raise ConfigError("--no-wait needs --batch (a live run always waits for its answers)")
     prompt, endpoint = runner.prepare(options)
     if not prompt.locked:
         err_console.print(
-            f"note: {prompt.ref} is an unreleased draft (not in prompts/lock)", markup=False
+            f"note: {prompt.ref} is an unreleased draft (from {prompt.origin}): release it with "
+            "`summarise prompts lock`",
+            markup=False,
         )
+    if use_batch:
+        run_batched(chosen, options, kw, out=out, quiet=quiet, no_wait=no_wait)
+        return
     stream = _open_out(out)
-    progress = _progress(not quiet and err_console.is_terminal)
     try:
-        write = runner.write_records(stream)
-        task = (
-            progress.add_task(f"{prompt.ref} on {endpoint.model}", total=None) if progress else None
+        display = RunDisplay(
+            f"{prompt.ref} · {endpoint.model}", quiet=quiet, paths=chosen, out=stream
         )
-
-        def emit(record: Record) -> None:
-            write(record)
-            if progress is not None and task is not None:
-                progress.advance(task)
-
-        if progress:
-            progress.start()
-        try:
-            summary = runner.run(iter_articles(chosen), options, on_record=emit)
-        finally:
-            if progress:
-                progress.stop()
+        emit = display.wrap(runner.write_records(stream))
+        with display:
+            summary = runner.run(
+                iter_articles(chosen), options, on_record=emit, on_event=display.event
+            )
     finally:
         if stream is not sys.stdout:
             stream.close()

@@ -1,4 +1,4 @@
-"""The engine: every article through the prompt, the model, validation and the store.
+r"""The engine: every article through the prompt, the model, validation and the store.
 
 For each input, in order, the engine yields exactly one :class:`~pipeline.records.Record`:
 
@@ -26,18 +26,29 @@ endpoint) stops the run at once: requests in flight are cancelled, waits end, no
 is sent, and every remaining article is recorded as failed with that reason, so the same
 command resumes the run later.
 
+Every answer, whichever transport brought it (the live request loop, the journal of a run that
+crashed, a line of the provider's Batch API output), is read by one function
+(:func:`~pipeline.engine._answer.read_answer`) and turned into a record by one method
+(:meth:`Summariser.summarise`, given an :class:`Answer` when the first request was answered
+elsewhere). The engine never prints: waits, retries, adaptations and the stop reach the
+caller as :class:`Event`\ s through ``on_event``.
+
 Modules
 -------
 ``_settings`` (:class:`RunSettings`, the structured-output :data:`MODES` and the output-budget
 cap), ``_wire`` (the schema text for the prompt-only modes, request bodies as SDK arguments,
-:func:`extract_json`), ``_defaults`` (the default faithfulness scorer and pricer, imported
-lazily), ``_summariser`` (:class:`Summariser`: one article to one record, step 3 and the
-run stop) and ``_live`` (:func:`run_live`, :func:`cache_key`, :class:`RunSummary`, ``Item``:
-steps 1, 2 and 4, the window and the input order).
+:func:`extract_json`), ``_answer`` (:class:`Answer`, :func:`read_answer`, usage, the bounded
+re-ask), ``_events`` (:class:`Event`), ``_defaults`` (the default faithfulness scorer and
+pricer, imported lazily), ``_transport`` (the live HTTP requests: pacing, slots, the retry
+layer, the journal, the run stop), ``_summariser`` (:class:`Summariser`: one article to one
+record, step 3) and ``_live`` (:func:`run_live`, :func:`cache_key`, :class:`RunSummary`,
+``Item``: steps 1, 2 and 4, the window, the input order, leases).
 """
 
 from __future__ import annotations
 
+from pipeline.engine._answer import Answer, Reading, Usage, clip, read_answer, usage_of
+from pipeline.engine._events import Event, EventSink
 from pipeline.engine._live import Item, RunSummary, cache_key, iter_sync, run_live
 from pipeline.engine._settings import MAX_OUTPUT_TOKENS_CAP, MODES, RunSettings
 from pipeline.engine._summariser import Summariser
@@ -46,7 +57,15 @@ from pipeline.engine._wire import extract_json
 __all__ = [
     "MAX_OUTPUT_TOKENS_CAP",
     "MODES",
+    "Answer",
+    "Event",
+    "EventSink",
     "Item",
+    "Reading",
+    "Usage",
+    "clip",
+    "read_answer",
+    "usage_of",
     "RunSettings",
     "RunSummary",
     "Summariser",

@@ -5,7 +5,13 @@ summariser is built without one, and is None when that import fails."""
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from pipeline.store import Attempt
+
+#: the cost in USD of one attempt of a model, or None when the model has no price
+Pricer = Callable[[str, "Attempt"], "float | None"]
 
 
 def _default_scorer() -> Callable[[str, dict[str, Any]], dict[str, Any]] | None:
@@ -21,14 +27,14 @@ def _default_scorer() -> Callable[[str, dict[str, Any]], dict[str, Any]] | None:
     return score
 
 
-def _default_pricer() -> Callable[[str, int, int], float | None] | None:
+def _default_pricer() -> Pricer | None:
     try:
         from pipeline import prices
     except ImportError:
         return None
     table = prices.load_prices(None)
 
-    def price(model: str, pt: int, ct: int) -> float | None:
-        return prices.cost_usd(table, model, pt, ct)
+    def price(model: str, attempt: Attempt) -> float | None:
+        return prices.cost_usd(table, model, attempt.prompt_tokens, attempt.completion_tokens)
 
     return price

@@ -12,11 +12,14 @@ from collections.abc import AsyncIterator, Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 
 from pipeline.articles import Article, BadInput
+from pipeline.engine._events import Event
 from pipeline.engine._summariser import Summariser
+from pipeline.engine._transport import Journal, Stopped
 from pipeline.prompts import Prompt
-from pipeline.records import Record
+from pipeline.records import Record, utc_now
 from pipeline.schemas import Schema
 from pipeline.store import Attempt, Store
+from pipeline.store._journal import LEASE_TTL_S, new_holder
 
 Item = Article | BadInput
 
@@ -79,6 +82,13 @@ def _bad_record(item: BadInput, summariser: Summariser) -> Record:
     return rec
 
 
+def _as_this_input(hit: Record, item: Article) -> None:
+    """A stored result served for this input: cached, with this input's source and metadata."""
+    hit.cached = True
+    hit.source, hit.title, hit.url = item.source, item.title, item.url
+    hit.published, hit.author, hit.site_name = item.date, item.author, item.site_name
+
+
 async def run_live(
     items: Iterable[Item],
     summariser: Summariser,
@@ -93,8 +103,17 @@ async def run_live(
     waiting for a request slot, or finished and waiting for their turn in input order), so
     memory stays flat however long the input is. Two inputs with the same cache key never
     ask the model twice: the later one waits for the earlier and is served from the store.
+
+    Nor do two runs on one store: before asking, a run claims the article's lease
+    (:mod:`pipeline.store._journal`); an article another live run is asking for waits for
+    that run's result and reuses it. Every 200 answer is journalled the moment it arrives,
+    and an answer journalled by a run that died is used instead of asking again.
     """
     settings = summariser.settings
+    holder = new_holder()
+    started_at = utc_now()
+    summariser.journal = Journal(store, store.journal_hashes())
+    renewing = asyncio.ensure_future(_renew(store, holder))
     # Everything alive now (modules, the SDK's type machinery, the client) lives for the run:
     # take it out of the cyclic GC's full collections, which would otherwise walk it again
     # every few thousand articles (about 40 ms each, a third of the engine's own CPU time).
@@ -119,9 +138,18 @@ async def run_live(
         if not settings.force or key in done_ok:
             hit = store.cached(key)
             if hit is not None:
-                hit.cached = True
-                hit.source = item.source
-                hit.title = item.title
+                _as_this_input(hit, item)
+                store.save_result(run_id, position, key, hit)
+                return hit
+        if not store.claim(key, holder):
+            try:
+                hit = await _wait_for_lease(store, key, holder, summariser, since=started_at)
+            except Stopped:
+                rec = summariser.stopped_record(item)
+                store.save_result(run_id, position, key, rec)
+                return rec
+            if hit is not None:
+                _as_this_input(hit, item)
                 store.save_result(run_id, position, key, hit)
                 return hit
         working[key] = me
@@ -139,11 +167,11 @@ async def run_live(
                 }
             else:
                 async with active:
-                    rec, attempts = await summariser.summarise(item, attempts=attempts)
+                    rec, attempts = await summariser.summarise(item, attempts=attempts, key=key)
         finally:
             if working.get(key) is me:
                 del working[key]
-        store.save_result(run_id, position, key, rec, attempts)
+        store.save_result(run_id, position, key, rec, attempts, holder=holder)
         if settings.force and rec.status == "ok":
             done_ok.add(key)
         return rec
@@ -164,7 +192,36 @@ async def run_live(
     finally:
         for task in pending:  # only when the consumer stops early or the run is cancelled
             task.cancel()
+        renewing.cancel()
+        store.release_leases(holder)
         gc.unfreeze()
+
+
+async def _renew(store: Store, holder: str) -> None:
+    """Keep this run's leases alive while it runs."""
+    while True:
+        await asyncio.sleep(LEASE_TTL_S / 3)
+        store.renew_leases(holder)
+
+
+async def _wait_for_lease(
+    store: Store, key: str, holder: str, summariser: Summariser, *, since: str
+) -> Record | None:
+    """Another live run is asking for ``key``: wait until its result is stored (returned, to be
+    reused) or its lease ends (None: this run claimed it and asks itself)."""
+    delay = 0.05
+    told = False
+    while True:
+        if not told:
+            told = True
+            summariser.on_event(Event("waiting", "another run is asking for the same article"))
+        await summariser._sleep(delay)  # ends at once if this run stops
+        delay = min(2.0, delay * 2)
+        hit = store.cached(key, since="" if not summariser.settings.force else since)
+        if hit is not None:
+            return hit
+        if store.claim(key, holder):
+            return None
 
 
 def _max_chars() -> int:

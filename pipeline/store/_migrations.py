@@ -71,3 +71,105 @@ def m001_initial(db: sqlite3.Connection) -> None:
         CREATE INDEX attempts_key ON attempts (cache_key);
         """,
     )
+
+
+@migration
+def m002_journal_leases_usage(db: sqlite3.Connection) -> None:
+    """``answers``: every 200 answer the moment it arrives, until its article's result is
+    committed (a crash then costs only the requests in flight); ``leases``: which run is asking
+    the model for an article now (two runs on one store never pay twice); the attempts' cached
+    and reasoning tokens and origin (live, batch, stored); a run's end state."""
+    _run_script(
+        db,
+        """
+        CREATE TABLE answers (
+            id INTEGER PRIMARY KEY,
+            cache_key TEXT NOT NULL,
+            request_sha256 TEXT NOT NULL,
+            status_code INTEGER NOT NULL,
+            body TEXT NOT NULL,
+            latency_ms INTEGER DEFAULT 0,
+            created_at TEXT NOT NULL
+        );
+        CREATE INDEX answers_request ON answers (request_sha256);
+        CREATE INDEX answers_key ON answers (cache_key);
+        CREATE TABLE leases (
+            cache_key TEXT PRIMARY KEY,
+            holder TEXT NOT NULL,
+            host TEXT NOT NULL,
+            pid INTEGER NOT NULL,
+            expires_at REAL NOT NULL
+        );
+        CREATE INDEX leases_holder ON leases (holder);
+        ALTER TABLE attempts ADD COLUMN cached_tokens INTEGER DEFAULT 0;
+        ALTER TABLE attempts ADD COLUMN reasoning_tokens INTEGER DEFAULT 0;
+        ALTER TABLE attempts ADD COLUMN origin TEXT DEFAULT 'live';
+        ALTER TABLE runs ADD COLUMN status TEXT DEFAULT 'running'
+        """,
+    )
+
+
+@migration
+def m003_batches(db: sqlite3.Connection) -> None:
+    """Batch mode (:mod:`pipeline.batch`): the provider batches we submit, their request
+    lines, the inputs of each run that wait for an answer, and the limits learnt."""
+    _run_script(
+        db,
+        """
+        CREATE TABLE batch_jobs (
+            id INTEGER PRIMARY KEY,
+            token TEXT NOT NULL UNIQUE,
+            endpoint TEXT NOT NULL,
+            model TEXT NOT NULL,
+            prompt TEXT NOT NULL, prompt_version TEXT NOT NULL, prompt_sha256 TEXT NOT NULL,
+            run_id INTEGER,
+            state TEXT NOT NULL,
+            input_file_id TEXT,
+            batch_id TEXT UNIQUE,
+            status TEXT,
+            n_requests INTEGER NOT NULL DEFAULT 0,
+            n_bytes INTEGER NOT NULL DEFAULT 0,
+            n_tokens INTEGER NOT NULL DEFAULT 0,
+            request_counts TEXT,
+            errors TEXT,
+            output_file_id TEXT,
+            error_file_id TEXT,
+            created_at TEXT NOT NULL,
+            submitted_at TEXT,
+            expires_at INTEGER,
+            finished_at TEXT,
+            note TEXT
+        );
+        CREATE INDEX batch_jobs_state ON batch_jobs (state);
+        CREATE TABLE batch_requests (
+            job INTEGER NOT NULL REFERENCES batch_jobs(id),
+            line INTEGER NOT NULL,
+            custom_id TEXT NOT NULL,
+            cache_key TEXT NOT NULL,
+            article TEXT NOT NULL,
+            state TEXT NOT NULL,
+            submissions INTEGER NOT NULL DEFAULT 1,
+            PRIMARY KEY (job, custom_id)
+        );
+        CREATE UNIQUE INDEX batch_requests_open ON batch_requests (cache_key)
+            WHERE state = 'open';
+        CREATE TABLE batch_waits (
+            run_id INTEGER NOT NULL REFERENCES runs(id),
+            position INTEGER NOT NULL,
+            cache_key TEXT NOT NULL,
+            source TEXT NOT NULL,
+            title TEXT,
+            PRIMARY KEY (run_id, position)
+        );
+        CREATE INDEX batch_waits_key ON batch_waits (cache_key);
+        CREATE TABLE batch_limits (
+            endpoint TEXT NOT NULL,
+            model TEXT NOT NULL,
+            name TEXT NOT NULL,
+            value INTEGER NOT NULL,
+            reason TEXT,
+            learnt_at TEXT NOT NULL,
+            PRIMARY KEY (endpoint, model, name)
+        )
+        """,
+    )

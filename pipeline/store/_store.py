@@ -32,6 +32,7 @@ from typing import Any
 from pipeline.errors import StoreError
 from pipeline.records import Record, utc_now
 from pipeline.store import _migrations
+from pipeline.store._journal import JournalMixin
 
 
 def default_db_path() -> Path:
@@ -64,9 +65,12 @@ class Attempt:
     prompt_tokens: int
     completion_tokens: int
     latency_ms: int
+    cached_tokens: int = 0  # of prompt_tokens, from the provider's prompt cache
+    reasoning_tokens: int = 0  # of completion_tokens
+    origin: str = "live"  # "live" | "batch" (a Batch API answer) | "stored" (the journal's)
 
 
-class Store:
+class Store(JournalMixin):
     """A thread-safe handle on the SQLite store."""
 
     def __init__(self, path: str | Path | None = None) -> None:
@@ -137,24 +141,53 @@ class Store:
             return int(cur.lastrowid or 0)
 
     def finish_run(
-        self, run_id: int, *, n_articles: int, n_ok: int, n_failed: int, n_cached: int
+        self,
+        run_id: int,
+        *,
+        n_articles: int,
+        n_ok: int,
+        n_failed: int,
+        n_cached: int,
+        status: str = "finished",
     ) -> None:
+        """Close a run's row; ``status`` is ``finished``, ``stopped`` or ``interrupted``."""
         with self._lock:
             self._db.execute(
-                "UPDATE runs SET finished_at=?, n_articles=?, n_ok=?, n_failed=?, n_cached=?"
-                " WHERE id=?",
-                (utc_now(), n_articles, n_ok, n_failed, n_cached, run_id),
+                "UPDATE runs SET finished_at=?, n_articles=?, n_ok=?, n_failed=?, n_cached=?,"
+                " status=? WHERE id=?",
+                (utc_now(), n_articles, n_ok, n_failed, n_cached, status, run_id),
             )
 
-    def cached(self, cache_key: str) -> Record | None:
-        """The newest successful record for ``cache_key``, if any."""
+    def cached(self, cache_key: str, *, since: str | None = None) -> Record | None:
+        """The newest successful record for ``cache_key`` (created at or after ``since``, an
+        ISO time, when given), if any."""
         with self._lock:
             row = self._db.execute(
                 "SELECT record FROM results WHERE cache_key=? AND status='ok'"
-                " ORDER BY id DESC LIMIT 1",
-                (cache_key,),
+                " AND created_at >= ? ORDER BY id DESC LIMIT 1",
+                (cache_key, since or ""),
             ).fetchone()
         return Record.from_dict(json.loads(row[0])) if row else None
+
+    def origin_run(self, cache_key: str, created_at: str) -> dict[str, Any] | None:
+        """The run that asked the model for the stored result ``cache_key`` made at
+        ``created_at`` (a record served from the store keeps both): its ``settings`` (with
+        ``concurrency``), ``endpoint`` and ``started_at``; None when it is not known."""
+        with self._lock:
+            row = self._db.execute(
+                "SELECT runs.settings, runs.endpoint, runs.started_at FROM results"
+                " JOIN runs ON runs.id = results.run_id"
+                " WHERE results.cache_key=? AND results.status='ok'"
+                " AND json_extract(results.record, '$.created_at')=?"
+                " AND json_extract(results.record, '$.cached')=0"
+                " ORDER BY results.id LIMIT 1",
+                (cache_key, created_at),
+            ).fetchone()
+        if row is None:
+            return None
+        settings = json.loads(row[0] or "{}")
+        return {"settings": settings, "endpoint": row[1], "started_at": row[2],
+                "concurrency": settings.get("concurrency")}  # fmt: skip
 
     def save_result(
         self,
@@ -163,8 +196,13 @@ class Store:
         cache_key: str,
         record: Record,
         attempts: Iterable[Attempt] = (),
+        *,
+        holder: str | None = None,
     ) -> None:
-        """Commit one finished article (its record and every attempt) in one transaction."""
+        """Commit one finished article (its record and every attempt) in one transaction.
+
+        ``holder``, for an article this run asked the model for, releases its lease and
+        drops the journal's answers for it: they are in the attempts now."""
         with self._lock:
             db = self._db
             db.execute("BEGIN")
@@ -185,7 +223,8 @@ class Store:
                 db.executemany(
                     "INSERT INTO attempts (run_id, cache_key, article_id, n, purpose, mode,"
                     " status_code, outcome, error, raw_output, prompt_tokens, completion_tokens,"
-                    " latency_ms, created_at) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+                    " latency_ms, created_at, cached_tokens, reasoning_tokens, origin)"
+                    " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
                     [
                         (
                             run_id,
@@ -202,10 +241,18 @@ class Store:
                             a.completion_tokens,
                             a.latency_ms,
                             utc_now(),
+                            a.cached_tokens,
+                            a.reasoning_tokens,
+                            a.origin,
                         )
                         for a in attempts
                     ],
                 )
+                if holder is not None:
+                    db.execute("DELETE FROM answers WHERE cache_key=?", (cache_key,))
+                    db.execute(
+                        "DELETE FROM leases WHERE cache_key=? AND holder=?", (cache_key, holder)
+                    )
                 db.execute("COMMIT")
             except BaseException:
                 db.execute("ROLLBACK")
