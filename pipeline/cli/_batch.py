@@ -127,6 +127,8 @@ class BatchProgress:
             if info.terminal:
                 self.rows.pop(job.id, None)
             return
+        if event.kind == "collecting":
+            return
         if event.kind == "submitted" and event.job is not None and event.info is not None:
             self.rows[event.job.id] = (
                 event.info.id,
