@@ -13,8 +13,7 @@ from typing import Any
 from click.testing import CliRunner, Result
 
 from pipeline.cli import cli
-from pipeline.server import FakeOpenAIServer, ServerConfig
-from pipeline.server._batches import BatchConfig
+from pipeline.server import BatchConfig, FakeOpenAIServer, ServerConfig
 
 REPO = Path(__file__).resolve().parent.parent
 SEEDS = REPO / "seeds"

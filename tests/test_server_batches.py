@@ -13,8 +13,7 @@ import httpx2
 import openai
 import pytest
 
-from pipeline.server import FakeOpenAIServer, ServerConfig, stub_responder
-from pipeline.server._batches import BatchConfig
+from pipeline.server import BatchConfig, FakeOpenAIServer, ServerConfig, stub_responder
 
 URL = "/v1/chat/completions"
 

@@ -51,7 +51,10 @@ class NoBatchAPI(ConfigError):
 
 
 class BatchStopped(BatchAPIError):
-    """401/403 or an exhausted quota: nothing more can be sent to this endpoint."""
+    """401/403 or an exhausted quota: nothing more can be sent to this endpoint (exit 2, as
+    a live run the account stops)."""
+
+    exit_code = 2
 
 
 class UploadRefused(BatchAPIError):

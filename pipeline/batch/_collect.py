@@ -71,6 +71,7 @@ class Collector:
         :class:`~pipeline.batch._api.DownloadIncomplete` (the job stays as it was, what was
         read is kept) when a file's download breaks off."""
         counts = RowCounts()
+        self.ctx.emit("collecting", f"collecting batch {info.id} ({info.status})", job, info=info)
         if info.status == "failed":
             self._failed(job, info)
             return counts

@@ -50,8 +50,8 @@ class BatchSettings:
 
 @dataclass(frozen=True)
 class BatchEvent:
-    """``kind``: ``submitted``, ``status``, ``collected``, ``split``, ``deferred``,
-    ``learnt``, ``resubmitted`` or ``note``."""
+    """``kind``: ``planned``, ``submitted``, ``status``, ``collecting``, ``collected``,
+    ``split``, ``deferred``, ``learnt``, ``resubmitted`` or ``note``."""
 
     kind: str
     message: str

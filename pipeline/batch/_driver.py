@@ -18,6 +18,7 @@ that breaks off is tried again next round, up to ``download_attempts`` times.
 from __future__ import annotations
 
 import asyncio
+import os
 import time
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
@@ -30,6 +31,7 @@ from pipeline.batch._lines import JobWriter
 from pipeline.batch._submit import Submitter, resolve
 from pipeline.batch._tables import Job
 from pipeline.engine import Summariser, cache_key
+from pipeline.errors import ConfigError
 from pipeline.records import Record
 from pipeline.retry import Failure
 
@@ -112,6 +114,12 @@ class BatchDriver:
         counts.in_open_batches += writer.claimed_elsewhere
         self._too_big(writer, summariser)
         counts.too_long = len(writer.too_big)
+        ctx.emit(
+            "planned",
+            f"{counts.inputs:,} input(s): {counts.new_requests:,} new request(s) in "
+            f"{len(writer.jobs)} batch file(s), {counts.in_open_batches:,} already in open "
+            f"batches, {counts.cached:,} from the store, {counts.bad:,} bad",
+        )
         return counts
 
     def reconcile(self, run_id: int) -> int:
@@ -167,8 +175,6 @@ class BatchDriver:
 
     def abandon_stale(self) -> int:
         """Jobs left ``building`` by a process that is gone: their requests are freed."""
-        import os
-
         freed = 0
         for job in self.ctx.tables.jobs(states=("building",), endpoint=self.ctx.endpoint):
             pid = (
@@ -201,9 +207,14 @@ class BatchDriver:
                 if tables.count_unresolved(run_id) and not tables.jobs_for_run(run_id):
                     self.reconcile(run_id)
                 watched.update(tables.jobs_for_run(run_id))
-            watched = {
-                j.id for j in tables.jobs(ids=watched) if j.state not in ("done", "abandoned")
-            }
+            live = [j for j in tables.jobs(ids=watched) if j.state not in ("done", "abandoned")]
+            elsewhere = sorted({j.endpoint for j in live if j.endpoint != ctx.endpoint})
+            watched = {j.id for j in live if j.endpoint == ctx.endpoint}
+            if elsewhere and not watched:
+                raise ConfigError(
+                    f"these articles wait for batches submitted to {', '.join(elsewhere)}, not "
+                    f"{ctx.endpoint}: pass --base-url {elsewhere[0]}"
+                )
             await self.submitter.submit_pending(only=watched)
             if submit_only:
                 return
@@ -319,8 +330,6 @@ def _bad_article(item: BadInput) -> Article:
 
 
 def _alive(pid: int) -> bool:
-    import os
-
     if pid <= 0:
         return False
     try:

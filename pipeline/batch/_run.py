@@ -114,7 +114,7 @@ def batch_pricer() -> Callable[[str, Attempt], float | None]:
     return price
 
 
-def _check_prompts(ctx: Context, jobs: Iterable[Job]) -> None:
+def _check_prompts(jobs: Iterable[Job]) -> None:
     for job in jobs:
         prompt = load_prompt(job.prompt_ref)
         if prompt.sha256 != job.prompt_sha256:
@@ -362,7 +362,7 @@ def collect(
     async def go() -> None:
         async with _session(options, settings, store, on_event, endpoint) as (ctx, driver):
             jobs = _chosen(ctx.tables, endpoint, batch_id, open_only=batch_id is None)
-            _check_prompts(ctx, jobs)
+            _check_prompts(jobs)
             driver.abandon_stale()
             for job in jobs:
                 for run_id in ctx.tables.runs_of_job(job.id):

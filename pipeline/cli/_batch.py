@@ -7,17 +7,10 @@ import sys
 import time
 from collections.abc import Callable, Iterable
 from datetime import UTC, datetime
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
-from rich.console import Console
-from rich.live import Live
-from rich.table import Table
 
-from pipeline import batch as batchmode
-from pipeline import runner
-from pipeline.articles import Article, BadInput, iter_articles
-from pipeline.batch import BatchEvent, BatchSettings
 from pipeline.cli import cli
 from pipeline.cli._common import (
     _engine_options,
@@ -27,7 +20,16 @@ from pipeline.cli._common import (
     err_console,
 )
 from pipeline.errors import ConfigError
-from pipeline.records import Record
+
+if TYPE_CHECKING:  # the rest is imported where it is used: `summarise --help` starts fast
+    from rich.console import Console
+    from rich.live import Live
+    from rich.table import Table
+
+    from pipeline import runner
+    from pipeline.articles import Article, BadInput
+    from pipeline.batch import BatchEvent, BatchSettings
+    from pipeline.records import Record
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -71,6 +73,8 @@ def batch_options(fn: F) -> F:
 
 
 def batch_settings(kw: dict[str, Any], *, wait: bool = True) -> BatchSettings:
+    from pipeline.batch import BatchSettings
+
     return BatchSettings(
         max_requests=kw.get("batch_max_requests"),
         max_bytes=kw.get("batch_max_bytes"),
@@ -98,6 +102,8 @@ class BatchProgress:
         self._last: dict[int, str] = {}
 
     def __enter__(self) -> BatchProgress:
+        from rich.live import Live
+
         if self.console.is_terminal and not self.quiet:
             self.live = Live(self._table(), console=self.console, transient=True)
             self.live.start()
@@ -122,6 +128,8 @@ class BatchProgress:
             if info.terminal:
                 self.rows.pop(job.id, None)
             return
+        if event.kind == "collecting":
+            return
         if event.kind == "submitted" and event.job is not None and event.info is not None:
             self.rows[event.job.id] = (
                 event.info.id,
@@ -137,6 +145,8 @@ class BatchProgress:
             self.console.print(event.message, markup=False, soft_wrap=True)
 
     def _table(self) -> Table:
+        from rich.table import Table
+
         table = Table(title="open batches", title_justify="left", show_edge=False)
         for col in ("batch", "status", "completed / failed / total", "elapsed", "expires at"):
             table.add_column(col, justify="right" if col != "batch" else "left")
@@ -175,6 +185,10 @@ def run_batched(
     items: Iterable[Article | BadInput] | None = None,
 ) -> None:
     """The body of ``summarise run --batch`` (``items``: the inputs read, else ``chosen``'s)."""
+    from pipeline import batch as batchmode
+    from pipeline import runner
+    from pipeline.articles import iter_articles
+
     prompt, endpoint = runner.prepare(options)
     settings = batch_settings(kw, wait=not no_wait)
     stream = _open_out(out) if not no_wait else None
@@ -227,6 +241,8 @@ def run_batched(
 
 
 def _options(kw: dict[str, Any]) -> runner.RunOptions:
+    from pipeline import runner
+
     return runner.RunOptions(
         model=kw.get("model"),
         base_url=kw.get("base_url"),
@@ -275,6 +291,12 @@ def batch_group() -> None:
 def list_command(db: str | None) -> None:
     """Every batch in the store: its run, prompt, model, status and counts (no provider call;
     `summarise batch status` asks the provider)."""
+    from rich.console import Console
+    from rich.table import Table
+
+    from pipeline import batch as batchmode
+    from pipeline import runner
+
     jobs = batchmode.list_jobs(runner.RunOptions(db=db))
     shown = [j for j in jobs if j.state != "abandoned"]
     if not shown:
@@ -314,6 +336,9 @@ def list_command(db: str | None) -> None:
 @_endpoint_options
 def status_command(batch_id: str | None, **kw: Any) -> None:
     """The provider's status of BATCH_ID, or of every open batch of this endpoint."""
+    from pipeline import batch as batchmode
+    from pipeline.batch import BatchSettings
+
     found = batchmode.status(_options(kw), batch_id, BatchSettings())
     if not found:
         err_console.print("no open batches for this endpoint", markup=False)
@@ -337,6 +362,9 @@ def status_command(batch_id: str | None, **kw: Any) -> None:
 def cancel_command(batch_id: str, **kw: Any) -> None:
     """Ask the provider to cancel BATCH_ID; `summarise batch collect` then records its
     articles (answered ones kept, the others failed as cancelled)."""
+    from pipeline import batch as batchmode
+    from pipeline.batch import BatchSettings
+
     info = batchmode.cancel(_options(kw), batch_id, BatchSettings())
     click.echo(f"{info.id}: {info.status}")
 
@@ -350,6 +378,9 @@ def cancel_command(batch_id: str, **kw: Any) -> None:
 def collect_command_(batch_id: str | None, out: str | None, quiet: bool, **kw: Any) -> None:
     """Wait for BATCH_ID (or every open batch of this endpoint), collect it, and write the
     records of every run it completes, in input order, as `summarise run` does."""
+    from pipeline import batch as batchmode
+    from pipeline import runner
+
     stream = _open_out(out)
     write = runner.write_records(stream)
     try:
@@ -380,6 +411,8 @@ def compare_batched(
     on_done: Callable[[str, Any], None],
 ) -> dict[str, list[dict[str, Any]]]:
     """``compare --batch``: both versions submitted in one window, then waited for."""
+    from pipeline import batch as batchmode
+
     try:
         with BatchProgress(err_console) as progress:
             return batchmode.run_versions(

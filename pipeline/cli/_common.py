@@ -1,28 +1,51 @@
 """What the commands share: the error console, the one-line failure, the engine options,
-the output stream, the progress bar and the end-of-run table."""
+the output stream, the progress bar and the end-of-run table.
+
+Start-up matters (``summarise --help`` should start about as fast as Python itself): nothing
+heavy is imported here at module level. rich's console is made on first use, and the engine,
+the SDK and the rest are imported inside the commands that use them.
+"""
 
 from __future__ import annotations
 
 import os
+import re
 import sys
 from collections.abc import Callable
 from pathlib import Path
-from typing import IO, Any, TypeVar
+from typing import IO, TYPE_CHECKING, Any, TypeVar, cast
 
 import click
-from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-from rich.table import Table
 
-from pipeline.engine import RunSettings, RunSummary
 from pipeline.errors import ConfigError, SummariseError
 
+if TYPE_CHECKING:
+    from rich.console import Console
+    from rich.progress import Progress
+
+    from pipeline.engine import RunSettings, RunSummary
+
 F = TypeVar("F", bound=Callable[..., Any])
-err_console = Console(stderr=True, highlight=False)
+
+
+class _LazyConsole:
+    """rich's stderr ``Console``, made on first use (importing rich costs start-up time)."""
+
+    _console: Console | None = None
+
+    def __getattr__(self, name: str) -> Any:
+        if self._console is None:
+            from rich.console import Console
+
+            self._console = Console(stderr=True, highlight=False)
+        return getattr(self._console, name)
+
+
+err_console = cast("Console", _LazyConsole())
 
 
 def _fail(message: str, code: int = 2) -> None:
-    err_console.print(f"summarise: error: {message}", markup=False, soft_wrap=True)
+    click.echo(f"summarise: error: {message}", err=True)
     sys.exit(code)
 
 
@@ -109,7 +132,17 @@ def _engine_options(fn: F) -> F:
     return fn
 
 
+_quiet_option = click.option(
+    "--quiet",
+    "-q",
+    is_flag=True,
+    help="No progress display and no summary on stderr (errors are still shown).",
+)
+
+
 def _settings(kw: dict[str, Any]) -> RunSettings:
+    from pipeline.engine import RunSettings
+
     return RunSettings(
         concurrency=kw["concurrency"],
         rpm=kw["rpm"],
@@ -119,20 +152,23 @@ def _settings(kw: dict[str, Any]) -> RunSettings:
     )
 
 
+_URL = re.compile(r"https?://[^\s/?#]+", re.IGNORECASE)  # as pipeline.web.is_url, unimported
+
+
 def _check_paths(paths: tuple[str, ...], *, default: bool = True) -> list[str]:
     """The paths as given (``seeds`` when none and ``default``); an http(s) URL is fetched,
     not opened, so it is not checked here."""
-    from pipeline.web import is_url
-
     chosen = list(paths) or (["seeds"] if default else [])
     for p in chosen:
-        if p != "-" and not is_url(p) and not Path(p).exists():
+        if p != "-" and not _URL.match(p.strip()) and not Path(p).exists():
             hint = " (the default is seeds/ in the project folder)" if not paths else ""
             raise ConfigError(f"no such file or folder: {p}{hint}")
     return chosen
 
 
 def _summary_table(summary: RunSummary, title: str) -> None:
+    from rich.table import Table
+
     table = Table(title=title, title_justify="left", show_edge=False)
     for col in ("articles", "ok", "failed", "cached", "tokens in", "tokens out", "time"):
         table.add_column(col, justify="right")
@@ -163,6 +199,14 @@ def _open_out(out: str | None) -> IO[str]:
 def _progress(enabled: bool) -> Progress | None:
     if not enabled:
         return None
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        TextColumn,
+        TimeElapsedColumn,
+    )
+
     return Progress(
         TextColumn("[progress.description]{task.description}"),
         BarColumn(),

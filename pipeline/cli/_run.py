@@ -7,21 +7,20 @@ from typing import Any
 
 import click
 
-from pipeline import runner
 from pipeline.cli import cli
 from pipeline.cli._batch import batch_options, run_batched
 from pipeline.cli._common import (
     _check_paths,
     _engine_options,
     _open_out,
-    _progress,
+    _quiet_option,
     _settings,
     _summary_table,
     err_console,
 )
+from pipeline.cli._display import RunDisplay
 from pipeline.cli._web import web_options, web_source
 from pipeline.errors import ConfigError
-from pipeline.records import Record
 
 
 @cli.command()
@@ -40,7 +39,7 @@ from pipeline.records import Record
     type=click.Path(dir_okay=False),
     help="Record every HTTP exchange into this cassette (scrubbed of secrets).",
 )
-@click.option("--quiet", "-q", is_flag=True, help="No progress bar or summary table.")
+@_quiet_option
 @click.option(
     "--batch",
     "use_batch",
@@ -68,6 +67,8 @@ def run(
 ) -> None:
     """Summarise every article in PATHS: files, folders, JSONL, '-' for stdin, and http(s)
     URLs of pages or RSS/Atom feeds (default seeds/)."""
+    from pipeline import runner
+
     chosen = _check_paths(paths, default=not kw["urls"])
     source = web_source(chosen, kw)
     options = runner.RunOptions(
@@ -85,31 +86,21 @@ def run(
     prompt, endpoint = runner.prepare(options)
     if not prompt.locked:
         err_console.print(
-            f"note: {prompt.ref} is an unreleased draft (not in prompts/lock)", markup=False
+            f"note: {prompt.ref} is an unreleased draft (from {prompt.origin}): release it with "
+            "`summarise prompts lock`",
+            markup=False,
         )
     if use_batch:
         run_batched(chosen, options, kw, out=out, quiet=quiet, no_wait=no_wait, items=source)
         return
     stream = _open_out(out)
-    progress = _progress(not quiet and err_console.is_terminal)
     try:
-        write = runner.write_records(stream)
-        task = (
-            progress.add_task(f"{prompt.ref} on {endpoint.model}", total=None) if progress else None
+        display = RunDisplay(
+            f"{prompt.ref} · {endpoint.model}", quiet=quiet, paths=chosen, out=stream
         )
-
-        def emit(record: Record) -> None:
-            write(record)
-            if progress is not None and task is not None:
-                progress.advance(task)
-
-        if progress:
-            progress.start()
-        try:
-            summary = runner.run(source, options, on_record=emit)
-        finally:
-            if progress:
-                progress.stop()
+        emit = display.wrap(runner.write_records(stream))
+        with display:
+            summary = runner.run(source, options, on_record=emit, on_event=display.event)
     finally:
         if stream is not sys.stdout:
             stream.close()

@@ -4,11 +4,12 @@ item source they make: paths and URLs to articles (:class:`pipeline.web.WebSourc
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
-from pipeline.web import WebOptions, WebSource
+if TYPE_CHECKING:  # imported where used: `summarise --help` starts fast
+    from pipeline.web import WebSource
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -43,5 +44,7 @@ def web_options(fn: F) -> F:
 
 def web_source(paths: list[str], kw: dict[str, Any]) -> WebSource:
     """Every input, in order: PATHS (files, folders, stdin, URLs), then each ``--urls`` file."""
+    from pipeline.web import WebOptions, WebSource
+
     options = WebOptions(per_host=kw["per_host"], limit=kw["limit"])
     return WebSource(paths, options=options, db=kw["db"], url_files=kw["urls"])
