@@ -225,6 +225,7 @@ def m005_web_dedupe(db: sqlite3.Connection) -> None:
         """
         ALTER TABLE web_minhash ADD COLUMN lead TEXT NOT NULL DEFAULT '';
         ALTER TABLE web_minhash ADD COLUMN version INTEGER NOT NULL DEFAULT 0;
-        ALTER TABLE web_minhash ADD COLUMN seq INTEGER NOT NULL DEFAULT 0
+        ALTER TABLE web_minhash ADD COLUMN seq INTEGER NOT NULL DEFAULT 0;
+        CREATE INDEX web_minhash_seq ON web_minhash (seq)
         """,
     )
