@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import sys
-from typing import Any
+import time
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
 
 import click
 
@@ -21,6 +23,30 @@ from pipeline.cli._common import (
 )
 from pipeline.errors import ConfigError
 from pipeline.records import Record
+
+if TYPE_CHECKING:
+    from pipeline.engine import Event
+
+
+def _event_printer(min_gap_s: float = 5.0) -> Callable[[Event], None]:
+    """What the run adapts, notes and waits on, one line each on stderr: an adaptation or a
+    note once; a wait when it starts, at most one line every ``min_gap_s`` seconds."""
+    seen: set[str] = set()
+    last_wait = [-1e9]
+
+    def on_event(event: Event) -> None:
+        if event.kind in ("adapted", "note"):
+            if event.message not in seen:
+                seen.add(event.message)
+                label = "adapted" if event.kind == "adapted" else "note"
+                err_console.print(f"{label}: {event.message}", markup=False, soft_wrap=True)
+        elif event.kind == "waiting" and event.seconds is not None:
+            now = time.monotonic()
+            if now - last_wait[0] >= min_gap_s:
+                last_wait[0] = now
+                err_console.print(f"waiting {event.seconds:.0f} s: {event.message}", markup=False)
+
+    return on_event
 
 
 @cli.command()
@@ -81,7 +107,9 @@ def run(
         if progress:
             progress.start()
         try:
-            summary = runner.run(iter_articles(chosen), options, on_record=emit)
+            summary = runner.run(
+                iter_articles(chosen), options, on_record=emit, on_event=_event_printer()
+            )
         finally:
             if progress:
                 progress.stop()
