@@ -40,6 +40,7 @@ class Record:
     duplicate_of: str | None = None  # article_id of the earlier copy whose summary this reuses
     batch_id: str | None = None  # the provider batch that answered it (``run --batch``)
     mode: str | None = None  # structured-output mode that produced it
+    site_name: str | None = None  # the publication's name, where the source gives it
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)

@@ -13,17 +13,28 @@ import time
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, TYPE_CHECKING, Any
 
 from pipeline import cassettes
 from pipeline.articles import Article, BadInput, iter_articles
 from pipeline.client import Endpoint, resolve_endpoint
-from pipeline.engine import EventSink, Item, RunSettings, RunSummary, Summariser, run_live
+from pipeline.engine import (
+    EventSink,
+    Item,
+    RunSettings,
+    RunSummary,
+    Summariser,
+    cache_key,
+    run_live,
+)
 from pipeline.errors import ConfigError
 from pipeline.prompts import Prompt, check_command, load_prompt
 from pipeline.records import Record
 from pipeline.schemas import load_schema
 from pipeline.store import Store
+
+if TYPE_CHECKING:
+    from pipeline.compare import Timing
 
 
 @dataclass(frozen=True)
@@ -80,17 +91,18 @@ def cassette_context(options: RunOptions) -> contextlib.AbstractContextManager[A
     return contextlib.nullcontext()
 
 
-def run(
-    items: Iterable[Item],
-    options: RunOptions,
-    *,
-    on_record: Callable[[Record], None] | None = None,
-    store: Store | None = None,
-    command: str = "run",
-    on_event: EventSink | None = None,
-) -> RunSummary:
-    """Summarise ``items`` and call ``on_record`` once per input, in input order;
-    ``on_event`` hears what the run waits on, retries and adapts (see :class:`Event`)."""
+@dataclass
+class _Run:
+    """One prompt version's run, begun in the store: what :func:`_drive` needs."""
+
+    prompt: Prompt
+    endpoint: Endpoint
+    settings: RunSettings
+    summary: RunSummary
+    started: float
+
+
+def _begin(options: RunOptions, st: Store, command: str) -> _Run:
     prompt, endpoint = prepare(options, "compare" if command == "compare" else "run")
     settings = options.settings
     if options.record:
@@ -102,11 +114,9 @@ def run(
                 options.replay, prompt_ref=prompt.ref, model=endpoint.model
             ),
         )
-    own_store = store is None
-    st = store or Store(options.db)
     summary = RunSummary()
     started = time.perf_counter()
-    run_id = st.start_run(
+    summary.run_id = st.start_run(
         command,
         prompt=prompt,
         model=endpoint.model,
@@ -119,35 +129,58 @@ def run(
             "force": settings.force,
         },
     )
-    summary.run_id = run_id
+    return _Run(prompt, endpoint, settings, summary, started)
 
-    async def go() -> None:
-        summariser = Summariser(prompt, endpoint, settings=settings, on_event=on_event)
-        try:
-            async for record in run_live(items, summariser, st, run_id=run_id):
-                summary.add(record)
-                if on_record:
-                    on_record(record)
-        finally:
-            await summariser.client.close()
-        if summariser.stop_reason is not None:
-            summary.stopped = summariser.stop_reason.message
 
+async def _drive(
+    r: _Run,
+    items: Iterable[Item],
+    st: Store,
+    on_record: Callable[[Record], None] | None,
+    on_event: EventSink | None = None,
+) -> None:
+    summariser = Summariser(r.prompt, r.endpoint, settings=r.settings, on_event=on_event)
     try:
-        with cassette_context(options):
-            asyncio.run(go())
+        async for record in run_live(items, summariser, st, run_id=r.summary.run_id):
+            r.summary.add(record)
+            if on_record:
+                on_record(record)
     finally:
-        summary.seconds = time.perf_counter() - started
-        st.finish_run(
-            run_id,
-            n_articles=summary.n,
-            n_ok=summary.ok,
-            n_failed=summary.failed,
-            n_cached=summary.cached,
-        )
+        await summariser.client.close()
+    if summariser.stop_reason is not None:
+        r.summary.stopped = summariser.stop_reason.message
+
+
+def _finish(r: _Run, st: Store) -> None:
+    s = r.summary
+    s.seconds = time.perf_counter() - r.started
+    st.finish_run(s.run_id, n_articles=s.n, n_ok=s.ok, n_failed=s.failed, n_cached=s.cached)
+
+
+def run(
+    items: Iterable[Item],
+    options: RunOptions,
+    *,
+    on_record: Callable[[Record], None] | None = None,
+    store: Store | None = None,
+    command: str = "run",
+    on_event: EventSink | None = None,
+) -> RunSummary:
+    """Summarise ``items`` and call ``on_record`` once per input, in input order;
+    ``on_event`` hears what the run waits on, retries and adapts (see :class:`Event`)."""
+    own_store = store is None
+    st = store or Store(options.db)
+    try:
+        r = _begin(options, st, command)
+        try:
+            with cassette_context(options):
+                asyncio.run(_drive(r, items, st, on_record, on_event))
+        finally:
+            _finish(r, st)
+    finally:
         if own_store:
             st.close()
-    return summary
+    return r.summary
 
 
 def write_records(out: IO[str]) -> Callable[[Record], None]:
@@ -162,35 +195,105 @@ def collect_articles(paths: Iterable[str]) -> Iterator[Article | BadInput]:
     return iter_articles(list(paths))
 
 
+@dataclass
+class VersionRuns:
+    """What :func:`run_versions` gives :func:`pipeline.compare.build_comparison`: each
+    version's records in input order, and where each record's latency was measured."""
+
+    records: dict[str, list[dict[str, Any]]]
+    timings: dict[str, list[Timing]]
+    summaries: dict[str, RunSummary]
+
+
 def run_versions(
     refs: list[str],
     items: list[Item],
     options: RunOptions,
     *,
+    on_record: Callable[[str, Record], None] | None = None,
     on_done: Callable[[str, RunSummary], None] | None = None,
-) -> dict[str, list[dict[str, Any]]]:
+    on_event: EventSink | None = None,
+) -> VersionRuns:
     """Run (or reuse from the store) every prompt version over the same inputs.
 
-    Returns ``{"name@version": [record dicts in input order]}``, the input of
-    :func:`pipeline.compare.build_comparison`. One store serves every version, so results
-    already stored for the same article, prompt hash, model and parameters are reused.
+    The versions run **side by side** in one event loop, each over the inputs in the same
+    order, so that article *i* of every version is asked at about the same moment: warm-up
+    (connections, lazy imports, the server's own) and load (the machine, the server's queue)
+    hit every version alike, instead of the first version paying the warm-up and each version
+    meeting a different load. The first ``concurrency`` articles a version asks in this run
+    are its warm-up: their latency is left out of the comparison (:class:`Timing`).
+
+    One store serves every version, so results already stored for the same article, prompt
+    hash, model and parameters are reused; their latency keeps the conditions of the run that
+    measured it (concurrency, endpoint, day), and latencies measured under different
+    conditions are reported as not comparable.
     """
-    runs: dict[str, list[dict[str, Any]]] = {}
+    from pipeline.compare import Timing
+
     store = Store(options.db)
+    records: dict[str, list[dict[str, Any]]] = {}
+    timings: dict[str, list[Timing]] = {}
+    begun: dict[str, _Run] = {}
     try:
         for ref in refs:
-            prompt = load_prompt(ref)
-            records: list[dict[str, Any]] = []
-            summary = run(
-                items,
-                replace(options, prompt=prompt.ref),
-                on_record=lambda r, out=records: out.append(r.to_dict()),  # type: ignore[misc]
-                store=store,
-                command="compare",
+            r = _begin(replace(options, prompt=ref), store, "compare")
+            begun[r.prompt.ref] = r
+            records[r.prompt.ref] = []
+        concurrency = options.settings.concurrency
+        endpoint = next(iter(begun.values())).endpoint.label if begun else None
+
+        def collect(ref: str) -> Callable[[Record], None]:
+            asked = 0
+
+            def add(record: Record) -> None:
+                nonlocal asked
+                records[ref].append(record.to_dict())
+                if record.cached:
+                    timings[ref].append(_origin_timing(store, begun[ref], record))
+                else:
+                    warm = asked < concurrency
+                    asked += 1
+                    timings[ref].append(Timing(concurrency, endpoint, _day(record), warm))
+                if on_record:
+                    on_record(ref, record)
+
+            return add
+
+        for ref in begun:
+            timings[ref] = []
+
+        async def together() -> None:
+            await asyncio.gather(
+                *(_drive(r, items, store, collect(ref)) for ref, r in begun.items())
             )
-            runs[prompt.ref] = records
+
+        try:
+            with cassette_context(options):
+                asyncio.run(together())
+        finally:
+            for r in begun.values():
+                _finish(r, store)
+        for ref, r in begun.items():
             if on_done:
-                on_done(prompt.ref, summary)
+                on_done(ref, r.summary)
     finally:
         store.close()
-    return runs
+    return VersionRuns(records, timings, {ref: r.summary for ref, r in begun.items()})
+
+
+def _day(record: Record) -> str | None:
+    created = getattr(record, "created_at", None)
+    return str(created)[:10] if created else None
+
+
+def _origin_timing(store: Store, r: _Run, record: Record) -> Timing:
+    """Where a record served from the store was measured: the run that asked the model."""
+    from pipeline.compare import Timing
+
+    key = cache_key(record.article_id, r.prompt, load_schema(r.prompt.schema), r.endpoint.model)
+    origin = store.origin_run(key, record.created_at)
+    if origin is None:
+        return Timing(day=_day(record))
+    return Timing(
+        concurrency=origin.get("concurrency"), endpoint=origin.get("endpoint"), day=_day(record)
+    )

@@ -10,9 +10,10 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import yaml
+if TYPE_CHECKING:
+    import yaml
 
 
 class YamlFileError(ValueError):
@@ -21,6 +22,8 @@ class YamlFileError(ValueError):
 
 def load_yaml(text: str | bytes, path: str | Path) -> Any:
     """Parse ``text`` (the contents of ``path``) with the safe loader."""
+    import yaml  # here, not at the top: ``summarise --help`` needs no YAML
+
     try:
         return yaml.safe_load(text)
     except yaml.MarkedYAMLError as exc:
@@ -43,6 +46,8 @@ def line_of(text: str | bytes, path: Sequence[str | int]) -> int | None:
 
     Walks as far as the path exists; None when the text does not parse or is not a mapping.
     """
+    import yaml
+
     try:
         node = yaml.compose(text, Loader=yaml.SafeLoader)
     except yaml.YAMLError:

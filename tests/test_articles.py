@@ -69,10 +69,19 @@ def one(path: str | Path) -> Article:
         (
             "article.html",
             "Wind farm with 50 turbines approved",
-            "A wind farm with 50 turbines has been approved, the planning minister said.\n\n"
-            "The scheme will power 80,000 homes, according to the developer.\n\n"
-            '"This is a major step," said Tom Green.',
-            {"date": "2024-05-31", "url": "https://news.example.com/wind-farm"},
+            "A wind farm with 50 turbines has been approved off the coast of Northumberland, "
+            "the planning minister said on Friday.\n\n"
+            "The scheme will power 80,000 homes, according to the developer, and construction "
+            "is due to start next spring.\n\n"
+            '"This is a major step," said Tom Green, who chairs the local council\'s planning '
+            "committee.\n\n"
+            "Opponents said the turbines would spoil views from the coast path and harm seabirds.",
+            {
+                "date": "2024-05-31T08:00:00Z",
+                "url": "https://news.example.com/wind-farm",
+                "author": "Jane Reporter",
+                "site_name": "Example News",
+            },
         ),
         (
             "title_only.html",
@@ -104,7 +113,7 @@ def test_single_file_formats(
     assert article.title == title
     assert article.text == text
     assert article.id == hashlib.sha256(text.encode("utf-8")).hexdigest()[:16]
-    for field in ("date", "url", "external_id"):
+    for field in ("date", "url", "external_id", "author", "site_name"):
         assert getattr(article, field) == extra.get(field)
 
 

@@ -681,7 +681,7 @@ def test_runner_replays_each_version_from_one_folder(
         list(iter_articles([str(folder)])),
         runner.RunOptions(replay=str(tapes)),
     )
-    assert {ref: [r["status"] for r in records] for ref, records in runs.items()} == {
+    assert {ref: [r["status"] for r in records] for ref, records in runs.records.items()} == {
         "summarise@v1": ["ok", "ok"],
         "summarise@v2": ["ok", "ok"],
     }

@@ -101,8 +101,8 @@ def test_an_unlisted_reasoning_model_is_learnt_with_one_extra_request_per_adapta
     assert code == 0, stderr
     assert [r["status"] for r in records] == ["ok"] * 12
     assert len(sent) == 12 + 2  # one 400 for max_tokens, one for temperature: run-wide
-    assert stderr.count("adapted: acme-thinker-1: the server takes 'max_completion_tokens'") == 1
-    assert stderr.count("adapted: acme-thinker-1: the server does not take 'temperature'") == 1
+    assert stderr.count("acme-thinker-1: the server takes 'max_completion_tokens'") == 1
+    assert stderr.count("acme-thinker-1: the server does not take 'temperature'") == 1
     final = sent[2:]
     assert all("max_tokens" not in b and "temperature" not in b for b in final)
     v2 = load_prompt("summarise@v2", REPO / "prompts")
@@ -125,7 +125,7 @@ def test_a_late_rejection_costs_at_most_one_400_per_request_in_flight(
         sent = len(srv.requests)
     assert code == 0 and [r["status"] for r in records] == ["ok"] * 12
     assert 12 + 2 <= sent <= 12 + 2 * 4
-    assert stderr.count("adapted: acme-thinker-2: the server takes 'max_completion_tokens'") == 1
+    assert stderr.count("acme-thinker-2: the server takes 'max_completion_tokens'") == 1
 
 
 def test_a_listed_reasoning_model_needs_no_400(tmp_path: Path) -> None:

@@ -56,7 +56,7 @@ def make(**changes: Any) -> Record:
 def test_fields_follow_the_design_order() -> None:
     data = make().to_dict()
     assert list(data)[: len(DESIGN_FIELDS)] == DESIGN_FIELDS
-    assert set(data) - set(DESIGN_FIELDS) == {"mode"}
+    assert set(data) - set(DESIGN_FIELDS) == {"mode", "site_name"}
 
 
 def test_defaults() -> None:

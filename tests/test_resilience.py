@@ -541,12 +541,14 @@ def test_kill_9_mid_run_then_the_same_command_finishes_the_batch(tmp_path: Path)
     records = [json.loads(x) for x in out.read_text().splitlines()]
     assert [r["article_id"] for r in records] == [a.id for a in arts]  # all, once, in order
     assert all(r["status"] == "ok" for r in records)
-    # nothing finished before the kill was asked again; nothing is asked twice; an article
-    # never asked before the kill is asked exactly once. One asked but not finished is asked
-    # once more, or not at all when its answer reached the journal before the kill.
+    # nothing finished before the kill was asked again; everything else exactly once
     assert not finished & set(second)
-    assert max(second.values()) == 1
-    assert all(second[f"ART-{i:03d}"] == 1 for i in range(n) if f"ART-{i:03d}" not in first)
+    # (an answer that arrived before the kill but was not yet committed is served from the
+    # journal, not asked again: asked 0 times now, once before)
+    for i in range(n):
+        art = f"ART-{i:03d}"
+        if art not in finished:
+            assert second[art] == 1 or (second[art] == 0 and first[art] == 1), art
     assert max(first.values()) == 1  # and nothing was asked twice before the kill
     cached = {f"ART-{i:03d}" for i, r in enumerate(records) if r["cached"]}
     assert cached == finished

@@ -22,13 +22,13 @@ Inputs
   leading ``# Title`` (or setext ``Title`` / ``=====``) is the title; images ``![..](..)`` and
   reference definitions are dropped; ``[text](url)`` keeps ``text``; heading marks, emphasis,
   inline code ticks, block-quote marks, bullets and rules are removed.
-- ``.html``/``.htm``: parsed with BeautifulSoup's stdlib ``html.parser``. Title from the
-  ``<h1>`` (preferring one inside ``<article>``/``<main>``) else ``<title>``; date from
-  ``<time datetime>`` else ``meta[property=article:published_time]``; url from
-  ``link[rel=canonical]`` else ``og:url``. Dropped: script, style, nav, header, footer, aside,
-  form, noscript, template, iframe, svg, button, and ``<figcaption>`` elements that are
-  photo credits. Content comes from the largest ``<article>``, else ``<main>``, else
-  ``<body>``; block elements become paragraphs.
+- ``.html``/``.htm``: the page's main text and metadata (title, date as the page writes it,
+  author, site name, canonical URL) extracted with trafilatura, the encoding sniffed from the
+  bytes (:mod:`._html`, :mod:`._html_meta`); a fragment trafilatura rejects is read by the
+  fallback reader (:mod:`._html_fallback`). :func:`html_article` is the same for any page's
+  bytes (the web stage uses it).
+- JSON fields and Markdown front matter also give ``author`` (or ``authors``, ``byline``) and
+  ``site_name`` (or ``site``, ``publisher``).
 
 Safety (``_safe``)
 -----------------
@@ -89,14 +89,16 @@ Modules
 ``_article`` (:class:`Article`, :class:`BadInput`, ids, building an article from text),
 ``_normalise`` (normalisation and furniture), ``_header`` (title and date), ``_decode``
 (bytes to text), ``_safe`` (size caps, special files, file names, hostile JSON),
-``_formats`` (plain text, Markdown, HTML, JSON, JSONL) and ``_iterate`` (paths, folders
-and stdin).
+``_formats`` (plain text, Markdown, JSON, JSONL), ``_html`` (HTML pages: trafilatura and the
+rules around it), ``_html_meta`` (a page's charset and metadata), ``_html_fallback`` (the
+BeautifulSoup reader) and ``_iterate`` (paths, folders and stdin).
 """
 
 from __future__ import annotations
 
 from pipeline.articles._article import Article, BadInput, article_id
 from pipeline.articles._formats import TEXT_FIELDS, load_article_text
+from pipeline.articles._html import html_article
 from pipeline.articles._iterate import iter_articles
 from pipeline.articles._normalise import normalise_text
 
@@ -105,6 +107,7 @@ __all__ = [
     "Article",
     "BadInput",
     "article_id",
+    "html_article",
     "iter_articles",
     "load_article_text",
     "normalise_text",

@@ -21,6 +21,8 @@ class Article:
     date: str | None = None
     url: str | None = None
     external_id: str | None = None
+    author: str | None = None
+    site_name: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,6 +55,8 @@ def _make_article(
     date: str | None = None,
     url: str | None = None,
     external_id: str | None = None,
+    author: str | None = None,
+    site_name: str | None = None,
     find_title: bool = True,
 ) -> Item:
     """Normalise ``text``, read its header, and build the Article (or a BadInput if empty)."""
@@ -80,6 +84,8 @@ def _make_article(
         date=date or header.date,
         url=url,
         external_id=external_id,
+        author=author,
+        site_name=site_name,
     )
 
 

@@ -18,8 +18,8 @@ from pipeline.articles._decode import (
     _looks_binary,
     _Undecodable,
 )
-from pipeline.articles._header import _is_header_credit
-from pipeline.articles._normalise import _LINE_BREAKS, _clean_line, _is_furniture
+from pipeline.articles._html import html_article
+from pipeline.articles._normalise import _LINE_BREAKS
 from pipeline.articles._safe import (
     MAX_ARTICLE_BYTES,
     BadJSON,
@@ -32,11 +32,19 @@ from pipeline.articles._safe import (
 
 TEXT_FIELDS = ("text", "article", "body", "content", "document")
 _DATE_FIELDS = ("date", "published", "published_at")
-_USED_FIELDS = (*TEXT_FIELDS, "title", "headline", *_DATE_FIELDS, "url", "link", "id")
-
-
-def _names(spec: str) -> frozenset[str]:
-    return frozenset(spec.split())
+_AUTHOR_FIELDS = ("author", "authors", "byline")
+_SITE_FIELDS = ("site_name", "site", "publisher")
+_USED_FIELDS = (
+    *TEXT_FIELDS,
+    "title",
+    "headline",
+    *_DATE_FIELDS,
+    "url",
+    "link",
+    "id",
+    *_AUTHOR_FIELDS,
+    *_SITE_FIELDS,
+)
 
 
 # -- JSON and JSONL --------------------------------------------------------------------------------
@@ -49,6 +57,19 @@ def _str_field(obj: dict[str, Any], *names: str) -> str | None:
             return value.strip()
         if isinstance(value, int | float) and not isinstance(value, bool):
             return str(value)
+    return None
+
+
+def _names_field(obj: dict[str, Any], *names: str) -> str | None:
+    """A string field, or a list of strings joined with "; " (``"authors": ["A", "B"]``)."""
+    for name in names:
+        value = obj.get(name)
+        if isinstance(value, list):
+            parts = [v.strip() for v in value if isinstance(v, str) and v.strip()]
+            if parts:
+                return "; ".join(parts)
+        elif isinstance(value, str) and value.strip():
+            return value.strip()
     return None
 
 
@@ -100,6 +121,8 @@ def _from_object(source: str, obj: object, raw: bytes) -> Item:
         date=_str_field(obj, *_DATE_FIELDS),
         url=_str_field(obj, "url", "link"),
         external_id=_str_field(obj, "id"),
+        author=_names_field(obj, *_AUTHOR_FIELDS),
+        site_name=_names_field(obj, *_SITE_FIELDS),
     )
 
 
@@ -271,104 +294,10 @@ def _markdown_article(source: str, raw: bytes, text: str) -> Item:
         title=title or None,
         date=meta.get("date") or meta.get("published"),
         url=meta.get("url"),
+        author=meta.get("author"),
+        site_name=meta.get("site_name") or meta.get("site"),
         find_title=not title,
     )
-
-
-# -- HTML ------------------------------------------------------------------------------------------
-
-_HTML_DROP = tuple(
-    _names("script style nav header footer aside form noscript template iframe svg button")
-)
-_HTML_BLOCKS = _names(
-    "address article blockquote dd div dl dt figcaption figure h1 h2 h3 h4 h5 h6 hr li main ol p "
-    "pre section table tbody td th thead tr ul"
-)
-
-
-def _html_article(source: str, raw: bytes, text: str) -> Item:
-    from bs4 import BeautifulSoup
-    from bs4.element import NavigableString, Tag
-
-    soup = BeautifulSoup(text, "html.parser")
-
-    def attr(tag: Tag | None, name: str) -> str | None:
-        if tag is None:
-            return None
-        value = tag.get(name)
-        if isinstance(value, list):
-            value = " ".join(value)
-        return value.strip() or None if isinstance(value, str) else None
-
-    def meta(key: str) -> str | None:
-        found = soup.find("meta", attrs={"property": key}) or soup.find("meta", attrs={"name": key})
-        return attr(found if isinstance(found, Tag) else None, "content")
-
-    articles = [t for t in soup.find_all("article") if isinstance(t, Tag)]
-    root: Tag | None = None
-    if articles:
-        root = max(articles, key=lambda t: len(t.get_text()))
-    if root is None:
-        found = soup.find("main") or soup.find("body")
-        root = found if isinstance(found, Tag) else None
-
-    h1 = (root.find("h1") if root is not None else None) or soup.find("h1")
-    title_tag = soup.find("title")
-    title = None
-    if isinstance(h1, Tag):
-        title = _clean_line(h1.get_text(" ")) or None
-    if title is None and isinstance(title_tag, Tag):
-        title = _clean_line(title_tag.get_text(" ")) or None
-
-    time_tag = (root.find("time", attrs={"datetime": True}) if root is not None else None) or (
-        soup.find("time", attrs={"datetime": True})
-    )
-    date = attr(time_tag if isinstance(time_tag, Tag) else None, "datetime") or meta(
-        "article:published_time"
-    )
-    canonical = soup.find("link", attrs={"rel": "canonical"})
-    url = attr(canonical if isinstance(canonical, Tag) else None, "href") or meta("og:url")
-
-    container: Tag = root if root is not None else soup
-    for tag in container.find_all(_HTML_DROP):
-        if isinstance(tag, Tag):
-            tag.decompose()
-    for tag in container.find_all("figcaption"):
-        if isinstance(tag, Tag) and _is_credit_text(_clean_line(tag.get_text(" "))):
-            tag.decompose()
-    if isinstance(h1, Tag) and h1.parent is not None and title is not None:
-        h1.decompose()
-    # A dateline on its own (not inside a sentence) is metadata, not text.
-    inline = ("p", "li", "span", "a", "em", "strong", "b", "i")
-    if (
-        isinstance(time_tag, Tag)
-        and time_tag.parent is not None
-        and time_tag.parent.name not in inline
-    ):
-        time_tag.decompose()
-
-    parts: list[str] = []
-
-    def walk(node: Tag) -> None:
-        for child in node.children:
-            if isinstance(child, Tag):
-                if child.name == "br":
-                    parts.append("\n")
-                elif child.name in _HTML_BLOCKS:
-                    parts.append("\n\n")
-                    walk(child)
-                    parts.append("\n\n")
-                else:
-                    walk(child)
-            elif type(child) is NavigableString:
-                parts.append(re.sub(r"\s+", " ", str(child)))
-
-    walk(container)
-    return _make_article(source, "".join(parts), title=title, date=date, url=url, find_title=False)
-
-
-def _is_credit_text(text: str) -> bool:
-    return not text or _is_furniture(text) or _is_header_credit(text)
 
 
 # -- one file, any format --------------------------------------------------------------------------
@@ -376,9 +305,8 @@ def _is_credit_text(text: str) -> bool:
 _PARSERS = {
     ".md": _markdown_article,
     ".markdown": _markdown_article,
-    ".html": _html_article,
-    ".htm": _html_article,
 }
+_HTML = (".html", ".htm")  # decoded by pipeline.articles._html itself: sniffing is its job
 
 
 def load_article_text(source: str, raw: bytes, *, suffix: str = ".txt") -> Iterator[Item]:
@@ -395,6 +323,9 @@ def load_article_text(source: str, raw: bytes, *, suffix: str = ".txt") -> Itera
         return
     if suffix == ".jsonl":
         yield from _iter_jsonl(source, io.BytesIO(raw))
+        return
+    if suffix in _HTML:
+        yield html_article(source, raw)
         return
     try:
         text = _decode(raw)

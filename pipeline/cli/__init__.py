@@ -21,7 +21,7 @@ def cli() -> None:
     """Summarise news articles with versioned prompts and validated structured output."""
 
 
-from pipeline.cli import _compare, _prompts, _run, _tools  # noqa: E402,F401  (register commands)
+from pipeline.cli import _batch, _compare, _prompts, _run, _tools  # noqa: E402,F401  (register commands)
 
 
 def main() -> None:

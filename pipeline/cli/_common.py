@@ -1,5 +1,10 @@
 """What the commands share: the error console, the one-line failure, the engine options,
-the output stream, the progress bar and the end-of-run table."""
+the output stream, the progress bar and the end-of-run table.
+
+Start-up matters (``summarise --help`` should start about as fast as Python itself): nothing
+heavy is imported here at module level. rich's console is made on first use, and the engine,
+the SDK and the rest are imported inside the commands that use them.
+"""
 
 from __future__ import annotations
 
@@ -7,22 +12,39 @@ import os
 import sys
 from collections.abc import Callable
 from pathlib import Path
-from typing import IO, Any, TypeVar
+from typing import IO, TYPE_CHECKING, Any, TypeVar, cast
 
 import click
-from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-from rich.table import Table
 
-from pipeline.engine import RunSettings, RunSummary
 from pipeline.errors import ConfigError, SummariseError
 
+if TYPE_CHECKING:
+    from rich.console import Console
+    from rich.progress import Progress
+
+    from pipeline.engine import RunSettings, RunSummary
+
 F = TypeVar("F", bound=Callable[..., Any])
-err_console = Console(stderr=True, highlight=False)
+
+
+class _LazyConsole:
+    """rich's stderr ``Console``, made on first use (importing rich costs start-up time)."""
+
+    _console: Console | None = None
+
+    def __getattr__(self, name: str) -> Any:
+        if self._console is None:
+            from rich.console import Console
+
+            self._console = Console(stderr=True, highlight=False)
+        return getattr(self._console, name)
+
+
+err_console = cast("Console", _LazyConsole())
 
 
 def _fail(message: str, code: int = 2) -> None:
-    err_console.print(f"summarise: error: {message}", markup=False, soft_wrap=True)
+    click.echo(f"summarise: error: {message}", err=True)
     sys.exit(code)
 
 
@@ -109,7 +131,17 @@ def _engine_options(fn: F) -> F:
     return fn
 
 
+_quiet_option = click.option(
+    "--quiet",
+    "-q",
+    is_flag=True,
+    help="No progress display and no summary on stderr (errors are still shown).",
+)
+
+
 def _settings(kw: dict[str, Any]) -> RunSettings:
+    from pipeline.engine import RunSettings
+
     return RunSettings(
         concurrency=kw["concurrency"],
         rpm=kw["rpm"],
@@ -129,6 +161,8 @@ def _check_paths(paths: tuple[str, ...]) -> list[str]:
 
 
 def _summary_table(summary: RunSummary, title: str) -> None:
+    from rich.table import Table
+
     table = Table(title=title, title_justify="left", show_edge=False)
     for col in ("articles", "ok", "failed", "cached", "tokens in", "tokens out", "time"):
         table.add_column(col, justify="right")
@@ -159,6 +193,14 @@ def _open_out(out: str | None) -> IO[str]:
 def _progress(enabled: bool) -> Progress | None:
     if not enabled:
         return None
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        TextColumn,
+        TimeElapsedColumn,
+    )
+
     return Progress(
         TextColumn("[progress.description]{task.description}"),
         BarColumn(),

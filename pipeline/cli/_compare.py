@@ -5,22 +5,24 @@ from __future__ import annotations
 import re
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
-from rich.console import Console
 
-from pipeline import prompts, runner
-from pipeline.articles import BadInput, iter_articles
 from pipeline.cli import cli
+from pipeline.cli._batch import batch_options, compare_batched
 from pipeline.cli._common import (
     _check_paths,
     _engine_options,
+    _quiet_option,
     _settings,
     err_console,
 )
-from pipeline.engine import RunSummary
+from pipeline.cli._display import RunDisplay
 from pipeline.errors import ConfigError
+
+if TYPE_CHECKING:
+    from pipeline.engine import RunSummary
 
 _VERSION_ARG = re.compile(r"^[A-Za-z0-9_.-]+@v\d+$")
 
@@ -50,10 +52,20 @@ _VERSION_ARG = re.compile(r"^[A-Za-z0-9_.-]+@v\d+$")
     "gate",
     multiple=True,
     metavar="METRIC",
-    help="Exit 1 when a candidate is worse than A on METRIC beyond the 95% CI.",
+    help="Exit 1 when a candidate is worse than A on METRIC beyond the 95% CI; METRIC is a "
+    "name the report shows, e.g. faithfulness, 'input tokens', latency.",
 )
 @click.option("--seed", type=int, default=0, show_default=True, help="Bootstrap seed.")
+@click.option(
+    "--batch",
+    "use_batch",
+    is_flag=True,
+    help="Run what is missing for every version through the provider's Batch API, all in "
+    "one submission window.",
+)
 @_engine_options
+@_quiet_option
+@batch_options
 def compare(
     args: tuple[str, ...],
     references: str | None,
@@ -62,6 +74,8 @@ def compare(
     prices: str | None,
     gate: tuple[str, ...],
     seed: int,
+    quiet: bool,
+    use_batch: bool,
     **kw: Any,
 ) -> None:
     """Run prompt versions A, B, ... over the same articles and compare them.
@@ -69,8 +83,11 @@ def compare(
     A and B are NAME@VERSION (e.g. summarise@v1 summarise@v2); the articles come from PATHS
     (default seeds/). Results already stored are reused; only what is missing is run.
     """
+    from rich.console import Console
+
     from pipeline import compare as cmp
-    from pipeline import report
+    from pipeline import prompts, report, runner
+    from pipeline.articles import BadInput, iter_articles
     from pipeline.prices import load_prices
 
     refs = [a for a in args if _VERSION_ARG.match(a)]
@@ -86,12 +103,7 @@ def compare(
         )
     for r in refs:  # unknown prompt/version, an edited release or a judge prompt: exit 2 now
         prompts.check_command(prompts.load_prompt(r), "compare")
-    for g in gate:
-        if g not in cmp.METRIC_BY_KEY:
-            raise ConfigError(
-                f"unknown metric {g!r} for --fail-on-regression; choose one of: "
-                + ", ".join(cmp.METRIC_BY_KEY)
-            )
+    gates = [cmp.resolve_metric(g) for g in gate]  # the report's names or the keys
     price_table = load_prices(prices)
     ref_texts = cmp.load_references(references) if references else None
     chosen = _check_paths(paths)
@@ -108,17 +120,45 @@ def compare(
     )
 
     def done(ref: str, s: RunSummary) -> None:
-        err_console.print(
-            f"{ref}: {s.ok} ok, {s.failed} failed, {s.cached} from the store ({s.seconds:.1f}s)",
-            markup=False,
-        )
+        if not quiet:
+            err_console.print(
+                f"{ref}: {s.ok} ok, {s.failed} failed, {s.cached} from the store "
+                f"({s.seconds:.1f}s)",
+                markup=False,
+            )
 
-    runs = runner.run_versions(refs, items, options, on_done=done)
+    records: dict[str, list[dict[str, Any]]]
+    timings: dict[str, list[cmp.Timing]] | None = None
+    if use_batch:  # the Batch API: no warm-up or concurrency to record (days still count)
+        records = compare_batched(refs, items, options, kw, done)
+    else:
+        total = len(items) * len(refs)
+        display = RunDisplay(f"compare {' '.join(refs)}", quiet=quiet, total=total)
+        with display:
+            runs = runner.run_versions(
+                refs,
+                items,
+                options,
+                on_record=lambda _ref, r: display.count(r),
+                on_done=done,
+                on_event=display.event,
+            )
+        records, timings = runs.records, runs.timings
     sources = {i.id: i.text for i in items if not isinstance(i, BadInput)}
     comparison = cmp.build_comparison(
-        runs, sources=sources, references=ref_texts, prices=price_table, seed=seed
+        records,
+        sources=sources,
+        references=ref_texts,
+        prices=price_table,
+        seed=seed,
+        timings=timings,
     )
-    failing = [g for g in gate if cmp.fails_gate(comparison, g)]
+    failing = [m.label for m in gates if cmp.fails_gate(comparison, m.key)]
+    unchecked = [
+        m.label
+        for m in gates
+        if any(d.get(m.key).verdict == "not_comparable" for d in comparison.diffs)
+    ]
     if fmt == "table" and out is None:
         report.render_table(comparison, Console(highlight=False))
     else:
@@ -126,12 +166,19 @@ def compare(
         if out:
             Path(out).parent.mkdir(parents=True, exist_ok=True)
             Path(out).write_text(text, encoding="utf-8")
-            err_console.print(f"wrote {out}", markup=False)
+            if not quiet:
+                err_console.print(f"wrote {out}", markup=False)
         else:
             click.echo(text, nl=False)
+    for label in unchecked:
+        click.echo(
+            f"--fail-on-regression {label}: not checked, the {label} figures are not "
+            "comparable (see the report's note)",
+            err=True,
+        )
     if failing:
-        err_console.print(
+        click.echo(
             f"regression on {', '.join(failing)}: failing as asked (--fail-on-regression)",
-            markup=False,
+            err=True,
         )
         sys.exit(1)

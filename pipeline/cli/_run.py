@@ -3,50 +3,23 @@
 from __future__ import annotations
 
 import sys
-import time
-from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import click
 
-from pipeline import runner
-from pipeline.articles import iter_articles
 from pipeline.cli import cli
+from pipeline.cli._batch import batch_options, run_batched
 from pipeline.cli._common import (
     _check_paths,
     _engine_options,
     _open_out,
-    _progress,
+    _quiet_option,
     _settings,
     _summary_table,
     err_console,
 )
+from pipeline.cli._display import RunDisplay
 from pipeline.errors import ConfigError
-from pipeline.records import Record
-
-if TYPE_CHECKING:
-    from pipeline.engine import Event
-
-
-def _event_printer(min_gap_s: float = 5.0) -> Callable[[Event], None]:
-    """What the run adapts, notes and waits on, one line each on stderr: an adaptation or a
-    note once; a wait when it starts, at most one line every ``min_gap_s`` seconds."""
-    seen: set[str] = set()
-    last_wait = [-1e9]
-
-    def on_event(event: Event) -> None:
-        if event.kind in ("adapted", "note"):
-            if event.message not in seen:
-                seen.add(event.message)
-                label = "adapted" if event.kind == "adapted" else "note"
-                err_console.print(f"{label}: {event.message}", markup=False, soft_wrap=True)
-        elif event.kind == "waiting" and event.seconds is not None:
-            now = time.monotonic()
-            if now - last_wait[0] >= min_gap_s:
-                last_wait[0] = now
-                err_console.print(f"waiting {event.seconds:.0f} s: {event.message}", markup=False)
-
-    return on_event
 
 
 @cli.command()
@@ -65,16 +38,35 @@ def _event_printer(min_gap_s: float = 5.0) -> Callable[[Event], None]:
     type=click.Path(dir_okay=False),
     help="Record every HTTP exchange into this cassette (scrubbed of secrets).",
 )
-@click.option("--quiet", "-q", is_flag=True, help="No progress bar or summary table.")
+@_quiet_option
+@click.option(
+    "--batch",
+    "use_batch",
+    is_flag=True,
+    help="Send the articles through the provider's Batch API (half the price, answers "
+    "within 24 h); see `summarise batch --help`.",
+)
+@click.option(
+    "--no-wait",
+    is_flag=True,
+    help="With --batch: submit, print the batch ids and exit; `summarise batch collect` "
+    "writes the records.",
+)
+@batch_options
 def run(
     paths: tuple[str, ...],
     prompt_ref: str,
     out: str | None,
     record: str | None,
     quiet: bool,
+    use_batch: bool,
+    no_wait: bool,
     **kw: Any,
 ) -> None:
     """Summarise every article in PATHS (files, folders, JSONL, '-' for stdin; default seeds/)."""
+    from pipeline import runner
+    from pipeline.articles import iter_articles
+
     chosen = _check_paths(paths)
     options = runner.RunOptions(
         prompt=prompt_ref,
@@ -86,33 +78,28 @@ def run(
         timeout=kw["timeout"],
         settings=_settings(kw),
     )
+    if no_wait and not use_batch:
+        raise ConfigError("--no-wait needs --batch (a live run always waits for its answers)")
     prompt, endpoint = runner.prepare(options)
     if not prompt.locked:
         err_console.print(
-            f"note: {prompt.ref} is an unreleased draft (not in prompts/lock)", markup=False
+            f"note: {prompt.ref} is an unreleased draft (from {prompt.origin}): release it with "
+            "`summarise prompts lock`",
+            markup=False,
         )
+    if use_batch:
+        run_batched(chosen, options, kw, out=out, quiet=quiet, no_wait=no_wait)
+        return
     stream = _open_out(out)
-    progress = _progress(not quiet and err_console.is_terminal)
     try:
-        write = runner.write_records(stream)
-        task = (
-            progress.add_task(f"{prompt.ref} on {endpoint.model}", total=None) if progress else None
+        display = RunDisplay(
+            f"{prompt.ref} · {endpoint.model}", quiet=quiet, paths=chosen, out=stream
         )
-
-        def emit(record: Record) -> None:
-            write(record)
-            if progress is not None and task is not None:
-                progress.advance(task)
-
-        if progress:
-            progress.start()
-        try:
+        emit = display.wrap(runner.write_records(stream))
+        with display:
             summary = runner.run(
-                iter_articles(chosen), options, on_record=emit, on_event=_event_printer()
+                iter_articles(chosen), options, on_record=emit, on_event=display.event
             )
-        finally:
-            if progress:
-                progress.stop()
     finally:
         if stream is not sys.stdout:
             stream.close()

@@ -8,7 +8,6 @@ from typing import Any
 
 import click
 
-from pipeline import runner
 from pipeline.cli import cli
 from pipeline.cli._common import (
     _engine_options,
@@ -64,6 +63,7 @@ def judge(file: str, prompt_ref: str, out: str | None, record: str | None, **kw:
     line is written back with `judgement`. Needs a real model to mean anything: the built-in
     model only maps its lexical faithfulness score onto consistency.
     """
+    from pipeline import runner
     from pipeline.judge import judge_jsonl
 
     if file != "-" and not Path(file).is_file():

@@ -53,7 +53,11 @@ bootstrap 95% interval (:mod:`pipeline.stats`: 10,000 resamples, percentile meth
 wins/ties/losses with the metric's tolerance. ``verdict`` is ``better``/``worse`` (or
 ``higher``/``lower`` for neutral metrics) when the interval excludes 0, ``no_difference``
 otherwise, ``too_few`` with fewer than :data:`pipeline.stats.MIN_PAIRS` pairs, ``no_data``
-with none. ``regression`` is true when the verdict is ``worse``.
+with none, and for latency ``not_comparable`` when its values were measured under different
+conditions (:mod:`._timing`: concurrency, endpoint or day differ). ``regression`` is true when
+the verdict is ``worse``. Latency leaves out warm-up: the first ``concurrency`` articles each
+version asked in the comparing run (``timings`` from :func:`pipeline.runner.run_versions`).
+Metrics are named by key or by the label the reports show (:func:`resolve_metric`).
 
 JSON (``Comparison.to_dict()``; ``summarise compare --format json``)::
 
@@ -93,7 +97,8 @@ JSON (``Comparison.to_dict()``; ``summarise compare --format json``)::
 ``wins``/``losses`` are null for neutral metrics (use ``higher``/``lower``). Articles are listed
 per candidate, most changed first (``change_score``).
 
-Modules: ``_metrics`` (the metric table, formatting, each record's values), ``_results``
+Modules: ``_metrics`` (the metric table, formatting, each record's values, names),
+``_timing`` (where a latency was measured, warm-up, comparability), ``_results``
 (the result types; ``Comparison.to_dict`` is the JSON above), ``_references`` (loading and
 matching references), ``_diff`` (how one article's summary changed) and ``_build``
 (aggregation, :func:`build_comparison`, the CI gate).
@@ -113,6 +118,7 @@ from pipeline.compare._metrics import (
     Unit,
     article_values,
     format_value,
+    resolve_metric,
 )
 from pipeline.compare._references import load_references, match_reference
 from pipeline.compare._results import (
@@ -126,6 +132,7 @@ from pipeline.compare._results import (
     VersionDiff,
     VersionMetrics,
 )
+from pipeline.compare._timing import Timing, latency_check, timing_of
 
 __all__ = [
     "FORMAT_VERSION",
@@ -141,6 +148,7 @@ __all__ = [
     "MetricSummary",
     "Scope",
     "Settings",
+    "Timing",
     "Unit",
     "VersionDiff",
     "VersionMetrics",
@@ -151,7 +159,10 @@ __all__ = [
     "format_value",
     "load_references",
     "match_reference",
+    "latency_check",
     "regressions",
+    "resolve_metric",
     "sentence",
+    "timing_of",
     "word_diff",
 ]

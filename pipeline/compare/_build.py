@@ -11,13 +11,13 @@ from typing import Any
 from pipeline import stats
 from pipeline.compare._diff import _error_kind, article_change
 from pipeline.compare._metrics import (
-    METRIC_BY_KEY,
     METRICS,
     CompareError,
     Metric,
     _str,
     article_values,
     format_value,
+    resolve_metric,
 )
 from pipeline.compare._references import match_reference
 from pipeline.compare._results import (
@@ -29,6 +29,7 @@ from pipeline.compare._results import (
     VersionDiff,
     VersionMetrics,
 )
+from pipeline.compare._timing import Timing, latency_check, timing_of
 from pipeline.prices import PriceTable, default_prices
 
 
@@ -124,6 +125,15 @@ def _metric_diff(
     return dataclasses.replace(d, sentence=sentence(m, d, candidate=candidate))
 
 
+def _not_comparable(d: MetricDiff, why: str) -> MetricDiff:
+    return dataclasses.replace(
+        d,
+        verdict="not_comparable",
+        regression=False,
+        sentence=f"{d.label} not comparable: {why}",
+    )
+
+
 def sentence(m: Metric, d: MetricDiff, *, candidate: str) -> str:
     """The verdict line, e.g. "v2 is more faithful: +0.06 [+0.02, +0.10], 14 wins, 3 losses"."""
     if d.verdict == "no_data":
@@ -154,12 +164,16 @@ def build_comparison(
     seed: int = 0,
     resamples: int = stats.RESAMPLES,
     min_pairs: int = stats.MIN_PAIRS,
+    timings: Mapping[str, Sequence[Timing]] | None = None,
 ) -> Comparison:
     """Compare every run with the first one (the baseline). See the module docstring.
 
     ``runs`` maps a version label to its records in input order; ``sources`` maps article_id to
     the article text (for compression and reference matching); ``references`` is what
     :func:`load_references` returns; ``prices`` defaults to :func:`pipeline.prices.default_prices`.
+    ``timings`` (from :func:`pipeline.runner.run_versions`) says where each record's latency
+    was measured: warm-up is left out, and latencies measured under different conditions get
+    the verdict ``not_comparable``; without it each record's day is read from ``created_at``.
     """
     labels = list(runs)
     if len(labels) < 2:
@@ -202,6 +216,19 @@ def build_comparison(
             )
             for r, ref in zip(runs[label], ref_for, strict=True)
         ]
+    times = {
+        label: list(timings[label]) if timings else [timing_of(r) for r in runs[label]]
+        for label in labels
+    }
+    warm = 0
+    for label in labels:
+        for v, t in zip(values[label], times[label], strict=True):
+            if t.warmup and v["latency_ms"] is not None:
+                v["latency_ms"] = None
+                warm += 1
+    not_comparable = latency_check(
+        times, {label: [v["latency_ms"] is not None for v in values[label]] for label in labels}
+    )
     versions = [_version_metrics(label, runs[label], values[label]) for label in labels]
     diffs: list[VersionDiff] = []
     articles: list[ArticleChange] = []
@@ -212,8 +239,15 @@ def build_comparison(
                 base,
                 label,
                 [
-                    _metric_diff(m, values[base], values[label], candidate=label, settings=settings)
-                    for m in METRICS
+                    _not_comparable(d, not_comparable)
+                    if d.metric == "latency_ms" and not_comparable
+                    else d
+                    for d in (
+                        _metric_diff(
+                            m, values[base], values[label], candidate=label, settings=settings
+                        )
+                        for m in METRICS
+                    )
                 ],
             )
         )
@@ -231,6 +265,16 @@ def build_comparison(
         notes.append(f"references matched {matched} of {n} articles; ROUGE uses those only")
     if not refs:
         notes.append("no references given: ROUGE not computed (pass --references FILE)")
+    if warm:
+        notes.append(
+            f"latency leaves out each version's first requests of this run (warm-up): "
+            f"{warm} record(s)"
+        )
+    if not_comparable:
+        notes.append(
+            f"latency is not comparable: {not_comparable}; run the versions together "
+            "(summarise compare ... --force) to compare it"
+        )
     if 0 < n < min_pairs:
         notes.append(f"only {n} articles: verdicts need at least {min_pairs} paired articles")
     return Comparison(
@@ -249,21 +293,15 @@ def build_comparison(
 # ---------------------------------------------------------------- CI gate
 
 
-def _metric(key: str) -> Metric:
-    try:
-        return METRIC_BY_KEY[key]
-    except KeyError:
-        known = ", ".join(METRIC_BY_KEY)
-        raise CompareError(f"unknown metric {key!r}; choose one of: {known}") from None
-
-
 def regressions(comparison: Comparison, metric: str) -> list[MetricDiff]:
     """The candidates' differences on ``metric`` that are regressions (worse beyond the CI).
 
-    Raises :class:`CompareError` for an unknown metric name; a neutral metric never regresses.
+    ``metric`` is a key or the name the report shows (:func:`resolve_metric`). Raises
+    :class:`CompareError` for an unknown metric name; a neutral metric never regresses, and
+    neither does one whose verdict is ``not_comparable``.
     """
-    _metric(metric)
-    return [d.get(metric) for d in comparison.diffs if d.get(metric).regression]
+    key = resolve_metric(metric).key
+    return [d.get(key) for d in comparison.diffs if d.get(key).regression]
 
 
 def fails_gate(comparison: Comparison, metric: str) -> bool:

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import lru_cache
@@ -81,6 +82,25 @@ METRICS: tuple[Metric, ...] = (
     Metric("latency_ms", "latency", "lower", "all", "ms", "is slower", "is faster", 0.0, 0),
 )  # fmt: skip
 METRIC_BY_KEY: dict[str, Metric] = {m.key: m for m in METRICS}
+
+
+def _spelling(name: str) -> str:
+    return " ".join(re.sub(r"[-_]+", " ", name.lower()).split())
+
+
+def resolve_metric(name: str) -> Metric:
+    """A metric by the name the report shows ("input tokens", "ROUGE-1 F1", "latency") or by
+    its key ("prompt_tokens"); case, ``-``, ``_`` and spaces do not matter."""
+    want = _spelling(name)
+    for m in METRICS:
+        if want in (_spelling(m.key), _spelling(m.label)):
+            return m
+    shown = ", ".join(repr(m.label) for m in METRICS)
+    raise CompareError(
+        f"unknown metric {name!r}: use a name the report shows ({shown}), "
+        f"in quotes when it has spaces, e.g. --fail-on-regression 'input tokens'"
+    )
+
 
 # ---------------------------------------------------------------- formatting
 

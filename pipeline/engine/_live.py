@@ -82,6 +82,13 @@ def _bad_record(item: BadInput, summariser: Summariser) -> Record:
     return rec
 
 
+def _as_this_input(hit: Record, item: Article) -> None:
+    """A stored result served for this input: cached, with this input's source and metadata."""
+    hit.cached = True
+    hit.source, hit.title, hit.url = item.source, item.title, item.url
+    hit.published, hit.author, hit.site_name = item.date, item.author, item.site_name
+
+
 async def run_live(
     items: Iterable[Item],
     summariser: Summariser,
@@ -131,9 +138,7 @@ async def run_live(
         if not settings.force or key in done_ok:
             hit = store.cached(key)
             if hit is not None:
-                hit.cached = True
-                hit.source = item.source
-                hit.title = item.title
+                _as_this_input(hit, item)
                 store.save_result(run_id, position, key, hit)
                 return hit
         if not store.claim(key, holder):
@@ -144,9 +149,7 @@ async def run_live(
                 store.save_result(run_id, position, key, rec)
                 return rec
             if hit is not None:
-                hit.cached = True
-                hit.source = item.source
-                hit.title = item.title
+                _as_this_input(hit, item)
                 store.save_result(run_id, position, key, hit)
                 return hit
         working[key] = me

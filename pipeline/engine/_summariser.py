@@ -115,6 +115,10 @@ class Summariser(LiveTransport):
             schema=self.schema.name,
             model=self.endpoint.model,
             status=status,
+            url=article.url,
+            published=article.date,
+            author=article.author,
+            site_name=article.site_name,
         )
 
     def stopped_record(self, article: Article) -> Record:

@@ -19,6 +19,7 @@ from pipeline.report._text import (
     _text_unchanged,
     diff_rows,
     short_label,
+    verdict_heading,
     version_rows,
 )
 
@@ -105,7 +106,11 @@ def _e(s: object) -> str:
 
 
 def _svg_forest(c: Comparison, vd: VersionDiff) -> str:
-    rows = [d for d in vd.metrics if d.verdict != "no_data" and d.diff is not None]
+    rows = [
+        d
+        for d in vd.metrics
+        if d.verdict not in ("no_data", "not_comparable") and d.diff is not None
+    ]
     if not rows:
         return ""
     label_w, plot_w, value_w, row_h, top = 230, 380, 250, 30, 34
@@ -267,7 +272,7 @@ def render_html(comparison: Comparison, *, max_articles: int = HTML_ARTICLES) ->
         f'<p class="sub">{_e(sub)}</p>',
     ]
     for vd in c.diffs:
-        out.append(f'<h2>Verdict: {_e(vd.candidate)}</h2><ul class="verdicts">')
+        out.append(f'<h2>{_e(verdict_heading(vd))}</h2><ul class="verdicts">')
         loud = _loud(vd)
         if not loud:
             out.append('<li class="quiet">No real difference on any metric.</li>')

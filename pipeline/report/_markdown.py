@@ -19,6 +19,7 @@ from pipeline.report._text import (
     _top,
     diff_rows,
     short_label,
+    verdict_heading,
     version_rows,
 )
 
@@ -53,7 +54,7 @@ def render_markdown(comparison: Comparison) -> str:
     title, sub = _header(c)
     out = [f"# {_md_cell(title)}", "", _md_cell(sub), ""]
     for vd in c.diffs:
-        out += [f"## Verdict: {_md_cell(vd.candidate)}", ""]
+        out += [f"## {_md_cell(verdict_heading(vd))}", ""]
         for d in _loud(vd):
             flag = "**REGRESSION:** " if d.regression else ""
             out.append(f"- {flag}{_md_cell(d.sentence)}")

@@ -3,11 +3,20 @@ changed most. Every piece of record text goes into a ``Text``, never parsed as r
 
 from __future__ import annotations
 
+from rich import box
 from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from pipeline.compare import ArticleChange, Comparison
+from pipeline.compare import (
+    METRIC_BY_KEY,
+    ArticleChange,
+    Comparison,
+    Metric,
+    MetricDiff,
+    VersionDiff,
+    format_value,
+)
 from pipeline.report._text import (
     TOP_ARTICLES,
     _article_facts,
@@ -20,6 +29,7 @@ from pipeline.report._text import (
     _top,
     diff_rows,
     short_label,
+    verdict_heading,
     version_rows,
 )
 
@@ -31,7 +41,52 @@ _RICH_STYLE = {
     "no_difference": "dim",
     "too_few": "dim",
     "no_data": "dim",
+    "not_comparable": "yellow",
 }
+
+
+_WIDE = 110  # narrower terminals get the compact differences table
+
+
+def _diff_table(c: Comparison, vd: VersionDiff, *, compact: bool) -> Table:
+    """The differences; ``compact`` (under 110 columns) leaves out the two means (they are in
+    the per-version table) and n, and writes the interval without its unit, so that the
+    metric names are never cut at 80 columns."""
+    dt = Table(
+        title=f"Differences: {vd.candidate} minus {vd.baseline}",
+        title_justify="left",
+        show_edge=False,
+        pad_edge=False,
+        collapse_padding=compact,
+        box=None if compact else box.HEAVY_HEAD,
+    )
+    cols: list[tuple[str, str]] = [("metric", "left")]
+    if not compact:
+        cols += [(short_label(c, vd.baseline), "right"), (short_label(c, vd.candidate), "right")]
+    cols += [("difference", "right"), ("95% CI", "right"), ("W/T/L" if compact else "W / T / L",
+             "right")]  # fmt: skip
+    if not compact:
+        cols.append(("n", "right"))
+    cols.append(("verdict", "left"))
+    for col, just in cols:
+        dt.add_column(col, justify=just, no_wrap=True)  # type: ignore[arg-type]
+    for d, cells in diff_rows(c, vd):
+        if compact:
+            metric, _, _, diff, _, wtl, _, verdict = cells
+            m = METRIC_BY_KEY[d.metric]
+            cells = [metric, diff, _ci_bare(m, d), wtl.replace(" ", ""), verdict]
+        dt.add_row(*cells, style=_RICH_STYLE.get(d.verdict))
+    return dt
+
+
+def _ci_bare(m: Metric, d: MetricDiff) -> str:
+    """The interval without its unit ("[+6.7, +22.5]"), the difference beside it has it."""
+    if d.ci_low is None or d.ci_high is None:
+        return "n/a"
+    lo, hi = (format_value(m, v, signed=True) for v in (d.ci_low, d.ci_high))
+    for unit in (" pp", " ms"):
+        lo, hi = lo.removesuffix(unit), hi.removesuffix(unit)
+    return f"[{lo}, {hi}]"
 
 
 def render_table(comparison: Comparison, console: Console) -> None:
@@ -42,7 +97,7 @@ def render_table(comparison: Comparison, console: Console) -> None:
     console.print(Text(sub, style="dim"))
     console.print()
     t = Table(title="Per version", title_justify="left", show_edge=False, pad_edge=False)
-    t.add_column("metric")
+    t.add_column("metric", no_wrap=True)
     for v in c.versions:
         t.add_column(v.label, justify="right")
     for label, cells in version_rows(c):
@@ -50,28 +105,9 @@ def render_table(comparison: Comparison, console: Console) -> None:
     console.print(t)
     for vd in c.diffs:
         console.print()
-        dt = Table(
-            title=f"Differences: {vd.candidate} minus {vd.baseline}",
-            title_justify="left",
-            show_edge=False,
-            pad_edge=False,
-        )
-        for col, just in (
-            ("metric", "left"),
-            (short_label(c, vd.baseline), "right"),
-            (short_label(c, vd.candidate), "right"),
-            ("difference", "right"),
-            ("95% CI", "right"),
-            ("W / T / L", "right"),
-            ("n", "right"),
-            ("verdict", "left"),
-        ):
-            dt.add_column(col, justify=just)  # type: ignore[arg-type]
-        for d, cells in diff_rows(c, vd):
-            dt.add_row(*cells, style=_RICH_STYLE.get(d.verdict))
-        console.print(dt)
+        console.print(_diff_table(c, vd, compact=console.width < _WIDE))
         console.print()
-        console.print(Text("Verdict", style="bold"))
+        console.print(Text(verdict_heading(vd), style="bold"))
         for d in _loud(vd):
             line = Text("  ")
             if d.regression:

@@ -25,6 +25,7 @@ _VERDICT_WORDS = {
     "no_difference": "no real difference",
     "too_few": "too few articles",
     "no_data": "no data",
+    "not_comparable": "not comparable",
 }
 
 
@@ -129,11 +130,32 @@ def _loud(vd: VersionDiff) -> list[MetricDiff]:
 def _quiet(vd: VersionDiff) -> list[tuple[str, list[MetricDiff]]]:
     """The rest, grouped: ("no real difference", [...]), ("too few articles", [...])."""
     groups = []
-    for verdict in ("no_difference", "too_few"):
+    for verdict in ("no_difference", "too_few", "not_comparable"):
         ds = [d for d in vd.metrics if d.verdict == verdict]
         if ds:
             groups.append((_VERDICT_WORDS[verdict], ds))
     return groups
+
+
+def _count(n: int, one: str, many: str) -> str:
+    return f"{n} {one if n == 1 else many}"
+
+
+def verdict_heading(vd: VersionDiff) -> str:
+    """The verdict's heading, counts first, so that regressions never read as a win:
+    "summarise@v2 against summarise@v1: 3 regressions, 1 improvement, 12 no real difference"."""
+    by = {v: sum(1 for d in vd.metrics if d.verdict == v) for v in _VERDICT_WORDS}
+    parts = [
+        _count(by["worse"], "regression", "regressions"),
+        _count(by["better"], "improvement", "improvements"),
+    ]
+    if by["higher"] + by["lower"]:
+        parts.append(_count(by["higher"] + by["lower"], "neutral change", "neutral changes"))
+    parts.append(f"{by['no_difference']} no real difference")
+    for verdict in ("too_few", "not_comparable", "no_data"):
+        if by[verdict]:
+            parts.append(f"{by[verdict]} {_VERDICT_WORDS[verdict]}")
+    return f"{vd.candidate} against {vd.baseline}: " + ", ".join(parts)
 
 
 def _top(c: Comparison, candidate: str, limit: int) -> list[ArticleChange]:

@@ -12,8 +12,10 @@ Tests, benchmarks and cassette recording point the real ``openai`` SDK at it::
 or from a shell: ``python -m pipeline.server --port 8765 --rpm 500 --fault-rate rate_limit=0.05``.
 
 Endpoints: ``POST /v1/chat/completions`` (also ``/chat/completions``), ``GET /v1/models``
-(and ``/v1/models/{id}``); ``GET /_fake/stats``, ``POST /_fake/faults`` (``{"enqueue": [...]}``)
-and ``POST /_fake/reset`` let a benchmark drive a server running in another process.
+(and ``/v1/models/{id}``), the Files and Batch APIs (``/v1/files``, ``/v1/batches``: see
+``_batches``; ``srv.batches`` scripts them); ``GET /_fake/stats``, ``POST /_fake/faults``
+(``{"enqueue": [...]}``) and ``POST /_fake/reset`` let a benchmark drive a server running in
+another process.
 
 Why asyncio and not ``ThreadingHTTPServer``: one event-loop thread holds any number of
 keep-alive connections, a latency sleep or a hang costs a timer rather than a thread, a hang
@@ -33,12 +35,16 @@ rules, then the seeded random mix) -> the RPM/TPM token buckets (429) -> request
 Modules, one job each: ``_app`` (the server: faults, routing, the chat endpoint),
 ``_http`` (the HTTP/1.1 layer), ``_faults`` (fault kinds, error bodies, damage), ``_limits``
 (token buckets, reset headers), ``_request`` (reading a request body), ``_responders``,
-``_stats``, ``_config`` and ``_cli`` (command line, :class:`ServerProcess`).
+``_stats``, ``_config``, ``_cli`` (command line, :class:`ServerProcess`), and the Batch API:
+``_files`` (``/v1/files``: multipart upload, list, content), ``_batches`` (``/v1/batches``:
+create, retrieve, list, cancel; :class:`BatchConfig`, scripted batch and API faults) and
+``_batch_life`` (a batch's statuses on the simulated clock, its rows and files).
 """
 
 from __future__ import annotations
 
 from pipeline.server._app import FakeOpenAIServer
+from pipeline.server._batches import API_FAULTS, BatchConfig
 from pipeline.server._cli import ServerProcess, main, serve
 from pipeline.server._config import ServerConfig
 from pipeline.server._faults import FAULT_KINDS, Fault, user_contains
@@ -47,6 +53,8 @@ from pipeline.server._responders import ResponderError, memoize, stub_responder
 from pipeline.server._stats import RequestRecord, ServerStats
 
 __all__ = [
+    "API_FAULTS",
+    "BatchConfig",
     "FAULT_KINDS",
     "FakeOpenAIServer",
     "Fault",

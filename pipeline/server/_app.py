@@ -16,6 +16,7 @@ from collections import deque
 from collections.abc import Callable, Iterable
 from typing import Any
 
+from pipeline.server._batches import BatchEngine
 from pipeline.server._config import ServerConfig
 from pipeline.server._faults import (
     _CONTENT_FAULTS,
@@ -73,6 +74,8 @@ class FakeOpenAIServer(_HTTPServer):
         self._ready = threading.Event()
         self._error: BaseException | None = None
         self._conns: set[asyncio.Task[Any]] = set()
+        #: the Batch and Files APIs (``/v1/batches``, ``/v1/files``): see ``_batches``
+        self.batches = BatchEngine(self, self.config.batch)
 
     # -- public API ---------------------------------------------------------------------------
 
@@ -137,19 +140,33 @@ class FakeOpenAIServer(_HTTPServer):
 
     # -- routing ------------------------------------------------------------------------------
 
+    def _body_limit(self, method: str, path: str) -> int:
+        route = path[3:] if path.startswith("/v1/") else path
+        if method == "POST" and route == "/files" and self.config.batch.enabled:
+            # a Batch API input file may be 200 MB: room for it and its multipart framing
+            return max(self.config.max_body_bytes, self.config.batch.max_file_bytes + (1 << 20))
+        return self.config.max_body_bytes
+
     async def _route(self, method: str, path: str, headers: dict[str, str], raw: bytes) -> _Reply:
         route = path[3:] if path.startswith("/v1/") else path
         if path.startswith("/_fake/") and self.config.admin_endpoints:
             return self._admin(method, path, raw)
-        try:
-            body: Any = json.loads(raw) if raw else None
-        except ValueError:
-            body = raw.decode("utf-8", "replace")
+        files_api = route.startswith(("/files", "/batches"))
+        body: Any = None
+        if files_api and method == "POST" and route == "/files":
+            body = f"<multipart upload, {len(raw)} bytes>"
+        else:
+            try:
+                body = json.loads(raw) if raw else None
+            except ValueError:
+                body = raw.decode("utf-8", "replace")
         rec = self.stats._begin(method, path, headers, body)
         started = time.monotonic()
         reply = _Reply(404, _error_body(f"Invalid URL ({method} {path})"))
         try:
-            if method == "POST" and route == "/chat/completions":
+            if files_api:
+                reply = await self.batches.handle(method, route, headers, raw)
+            elif method == "POST" and route == "/chat/completions":
                 reply = await self._chat(rec, headers, body)
             elif method == "GET" and route == "/models":
                 reply = _Reply(200, {"object": "list", "data": [self._model_obj()]})

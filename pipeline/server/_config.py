@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Literal
 
+from pipeline.server._batches import BatchConfig
 from pipeline.server._faults import Fault
 
 ErrorStyle = Literal["openai", "vllm", "ollama"]
@@ -38,6 +39,8 @@ class ServerConfig:
     max_body_bytes: int = 32 * 1024 * 1024
     backlog: int = 2048
     admin_endpoints: bool = True
+    #: the Batch and Files APIs: time compression, limits, on or off (``_batches``)
+    batch: BatchConfig = field(default_factory=BatchConfig)
 
     def __post_init__(self) -> None:
         for kind, p in self.fault_rate.items():

@@ -42,6 +42,9 @@ class _Reply:
     headers: dict[str, str] = field(default_factory=dict)
     action: Literal["send", "drop", "hang"] = "send"
     hang_s: float = 0.0
+    raw: bytes | None = None  # a body sent as is (a file's content) instead of ``payload``
+    content_type: str = "application/json"
+    truncate_at: int | None = None  # send only this many body bytes, then close
 
 
 class _BadRequest(Exception):
@@ -100,6 +103,10 @@ class _HTTPServer:
 
     async def _route(self, method: str, path: str, headers: dict[str, str], raw: bytes) -> _Reply:
         raise NotImplementedError
+
+    def _body_limit(self, method: str, path: str) -> int:
+        """The largest request body accepted for this request."""
+        return self.config.max_body_bytes
 
     def _run(self) -> None:
         loop = asyncio.new_event_loop()
@@ -168,7 +175,10 @@ class _HTTPServer:
         keep_alive = conn != "close" if version == "HTTP/1.1" else conn == "keep-alive"
         if headers.get("expect", "").lower() == "100-continue":
             writer.write(b"HTTP/1.1 100 Continue\r\n\r\n")
-        limit = self.config.max_body_bytes
+        path, _, query = target.partition("?")
+        if query:
+            headers[":query"] = query  # not a header name a client can send
+        limit = self._body_limit(method, path)
         try:
             if "chunked" in headers.get("transfer-encoding", "").lower():
                 raw = await _read_chunked(reader, limit)
@@ -182,7 +192,6 @@ class _HTTPServer:
             self._write(writer, _Reply(status, _error_body(message)), False)
             await writer.drain()
             return False
-        path = target.split("?", 1)[0]
         reply = await self._route(method, path, headers, raw)
         if reply.action == "hang":
             await asyncio.sleep(reply.hang_s)
@@ -191,19 +200,21 @@ class _HTTPServer:
             return False
         self._write(writer, reply, keep_alive)
         await writer.drain()
-        return keep_alive
+        return keep_alive and reply.truncate_at is None
 
     def _write(self, writer: asyncio.StreamWriter, reply: _Reply, keep_alive: bool) -> None:
-        data = json.dumps(reply.payload).encode()
+        data = reply.raw if reply.raw is not None else json.dumps(reply.payload).encode()
         now = int(time.time())
         if self._date[1] != now:
             self._date = (formatdate(now, usegmt=True), now)
         head = [
             f"HTTP/1.1 {reply.status} {_REASONS.get(reply.status, 'Unknown')}",
-            "content-type: application/json",
+            f"content-type: {reply.content_type}",
             f"content-length: {len(data)}",
             f"date: {self._date[0]}",
             f"connection: {'keep-alive' if keep_alive else 'close'}",
         ]
         head += [f"{k}: {v}" for k, v in {**self.config.canary_headers, **reply.headers}.items()]
+        if reply.truncate_at is not None:  # a body cut short: the client sees the connection end
+            data = data[: reply.truncate_at]
         writer.write(("\r\n".join(head) + "\r\n\r\n").encode("latin-1") + data)

@@ -107,3 +107,69 @@ def m002_journal_leases_usage(db: sqlite3.Connection) -> None:
         ALTER TABLE runs ADD COLUMN status TEXT DEFAULT 'running'
         """,
     )
+
+
+@migration
+def m003_batches(db: sqlite3.Connection) -> None:
+    """Batch mode (:mod:`pipeline.batch`): the provider batches we submit, their request
+    lines, the inputs of each run that wait for an answer, and the limits learnt."""
+    _run_script(
+        db,
+        """
+        CREATE TABLE batch_jobs (
+            id INTEGER PRIMARY KEY,
+            token TEXT NOT NULL UNIQUE,
+            endpoint TEXT NOT NULL,
+            model TEXT NOT NULL,
+            prompt TEXT NOT NULL, prompt_version TEXT NOT NULL, prompt_sha256 TEXT NOT NULL,
+            run_id INTEGER,
+            state TEXT NOT NULL,
+            input_file_id TEXT,
+            batch_id TEXT UNIQUE,
+            status TEXT,
+            n_requests INTEGER NOT NULL DEFAULT 0,
+            n_bytes INTEGER NOT NULL DEFAULT 0,
+            n_tokens INTEGER NOT NULL DEFAULT 0,
+            request_counts TEXT,
+            errors TEXT,
+            output_file_id TEXT,
+            error_file_id TEXT,
+            created_at TEXT NOT NULL,
+            submitted_at TEXT,
+            expires_at INTEGER,
+            finished_at TEXT,
+            note TEXT
+        );
+        CREATE INDEX batch_jobs_state ON batch_jobs (state);
+        CREATE TABLE batch_requests (
+            job INTEGER NOT NULL REFERENCES batch_jobs(id),
+            line INTEGER NOT NULL,
+            custom_id TEXT NOT NULL,
+            cache_key TEXT NOT NULL,
+            article TEXT NOT NULL,
+            state TEXT NOT NULL,
+            submissions INTEGER NOT NULL DEFAULT 1,
+            PRIMARY KEY (job, custom_id)
+        );
+        CREATE UNIQUE INDEX batch_requests_open ON batch_requests (cache_key)
+            WHERE state = 'open';
+        CREATE TABLE batch_waits (
+            run_id INTEGER NOT NULL REFERENCES runs(id),
+            position INTEGER NOT NULL,
+            cache_key TEXT NOT NULL,
+            source TEXT NOT NULL,
+            title TEXT,
+            PRIMARY KEY (run_id, position)
+        );
+        CREATE INDEX batch_waits_key ON batch_waits (cache_key);
+        CREATE TABLE batch_limits (
+            endpoint TEXT NOT NULL,
+            model TEXT NOT NULL,
+            name TEXT NOT NULL,
+            value INTEGER NOT NULL,
+            reason TEXT,
+            learnt_at TEXT NOT NULL,
+            PRIMARY KEY (endpoint, model, name)
+        )
+        """,
+    )

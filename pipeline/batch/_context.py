@@ -1,0 +1,116 @@
+"""What the stages of batch mode share: :class:`BatchSettings`, :class:`BatchEvent` (what
+the caller is told: submissions, statuses, splits, notes) and :class:`Context` (the store's
+tables, the provider's API, the summarisers, the limits and where job files go)."""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from pipeline.articles import Article
+from pipeline.batch._api import BatchAPI, BatchInfo
+from pipeline.batch._limits import Limits
+from pipeline.batch._lines import JobWriter
+from pipeline.batch._tables import Job, Tables
+from pipeline.engine import Summariser
+from pipeline.records import Record
+
+#: how many batches one article may go through (expired, timed out, a 5xx row, no row)
+MAX_SUBMISSIONS = 3
+
+
+@dataclass(frozen=True)
+class BatchSettings:
+    """Batch mode's knobs. ``max_*`` None: the default or what the provider revealed."""
+
+    max_requests: int | None = None
+    max_bytes: int | None = None
+    max_tokens: int | None = None
+    #: first wait between status checks; it grows 1.5x (to ``poll_cap_s``) while nothing
+    #: changes, and no two status requests are closer than this
+    poll_interval_s: float = 5.0
+    poll_cap_s: float = 60.0
+    wait: bool = True
+    max_submissions: int = MAX_SUBMISSIONS
+    download_attempts: int = 3
+    api_attempts: int = 6
+    backoff_initial_s: float = 1.0
+    folder: Path | None = None  # job files; default: beside the store, in batches/
+
+    def given(self) -> dict[str, int | None]:
+        return {
+            "max_requests": self.max_requests,
+            "max_bytes": self.max_bytes,
+            "max_tokens": self.max_tokens,
+        }
+
+
+@dataclass(frozen=True)
+class BatchEvent:
+    """``kind``: ``planned``, ``submitted``, ``status``, ``collecting``, ``collected``,
+    ``split``, ``deferred``, ``learnt``, ``resubmitted`` or ``note``."""
+
+    kind: str
+    message: str
+    job: Job | None = None
+    info: BatchInfo | None = None
+
+
+@dataclass
+class Context:
+    tables: Tables
+    api: BatchAPI
+    settings: BatchSettings
+    folder: Path
+    endpoint: str  # the endpoint's safe label
+    summarisers: dict[tuple[str, str], Summariser] = field(default_factory=dict)
+    make_summariser: Callable[[str, str], Summariser] | None = None
+    on_event: Callable[[BatchEvent], None] = lambda e: None
+
+    def summariser(self, prompt_ref: str, model: str) -> Summariser:
+        key = (prompt_ref, model)
+        if key not in self.summarisers:
+            if self.make_summariser is None:
+                raise KeyError(f"no summariser for {prompt_ref} on {model}")
+            self.summarisers[key] = self.make_summariser(prompt_ref, model)
+        return self.summarisers[key]
+
+    def summariser_for(self, job: Job) -> Summariser:
+        return self.summariser(job.prompt_ref, job.model)
+
+    def limits(self, model: str) -> Limits:
+        learnt = self.tables.learnt_limits(self.endpoint, model)
+        return Limits().merged(learnt, self.settings.given())
+
+    def writer(self, summariser: Summariser, run_id: int | None) -> JobWriter:
+        return JobWriter(
+            self.tables,
+            self.folder,
+            self.limits(summariser.endpoint.model),
+            endpoint=self.endpoint,
+            model=summariser.endpoint.model,
+            prompt=summariser.prompt,
+            run_id=run_id,
+            first_request=summariser.first_request,
+        )
+
+    def emit(self, kind: str, message: str, job: Job | None = None, **kw: Any) -> None:
+        self.on_event(BatchEvent(kind, message, job, kw.get("info")))
+
+
+def failed_record(
+    summariser: Summariser, article: Article, kind: str, message: str, batch_id: str | None
+) -> Record:
+    """The record of an article that got no usable answer from its batch (same fields as
+    the live engine's failed records)."""
+    record = summariser._record(article, status="failed")  # the engine's own record builder
+    record.error = {"kind": kind, "message": message, "last_output": None}
+    record.batch_id = batch_id
+    return record
+
+
+def copy_record(record: Record, **changes: Any) -> Record:
+    return dataclasses.replace(record, **changes)
