@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import AsyncIterable, Callable, Iterable, Iterator
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
@@ -134,7 +134,7 @@ def _begin(options: RunOptions, st: Store, command: str) -> _Run:
 
 async def _drive(
     r: _Run,
-    items: Iterable[Item],
+    items: Iterable[Item] | AsyncIterable[Item],
     st: Store,
     on_record: Callable[[Record], None] | None,
     on_event: EventSink | None = None,
@@ -158,7 +158,7 @@ def _finish(r: _Run, st: Store) -> None:
 
 
 def run(
-    items: Iterable[Item],
+    items: Iterable[Item] | AsyncIterable[Item],
     options: RunOptions,
     *,
     on_record: Callable[[Record], None] | None = None,

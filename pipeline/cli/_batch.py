@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -27,6 +27,7 @@ if TYPE_CHECKING:  # the rest is imported where it is used: `summarise --help` s
     from rich.table import Table
 
     from pipeline import runner
+    from pipeline.articles import Article, BadInput
     from pipeline.batch import BatchEvent, BatchSettings
     from pipeline.records import Record
 
@@ -181,8 +182,9 @@ def run_batched(
     out: str | None,
     quiet: bool,
     no_wait: bool,
+    items: Iterable[Article | BadInput] | None = None,
 ) -> None:
-    """The body of ``summarise run --batch``."""
+    """The body of ``summarise run --batch`` (``items``: the inputs read, else ``chosen``'s)."""
     from pipeline import batch as batchmode
     from pipeline import runner
     from pipeline.articles import iter_articles
@@ -199,7 +201,11 @@ def run_batched(
     try:
         with BatchProgress(err_console, quiet=quiet) as progress:
             result = batchmode.run(
-                iter_articles(chosen), options, settings, on_record=emit, on_event=progress
+                iter_articles(chosen) if items is None else items,
+                options,
+                settings,
+                on_record=emit,
+                on_event=progress,
             )
     except KeyboardInterrupt:
         err_console.print(f"summarise: {INTERRUPTED}", markup=False, soft_wrap=True)

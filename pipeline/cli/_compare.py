@@ -87,8 +87,9 @@ def compare(
 
     from pipeline import compare as cmp
     from pipeline import prompts, report, runner
-    from pipeline.articles import BadInput, iter_articles
+    from pipeline.articles import BadInput
     from pipeline.prices import load_prices
+    from pipeline.web import WebSource
 
     refs = [a for a in args if _VERSION_ARG.match(a)]
     paths = tuple(a for a in args if not _VERSION_ARG.match(a))
@@ -107,7 +108,7 @@ def compare(
     price_table = load_prices(prices)
     ref_texts = cmp.load_references(references) if references else None
     chosen = _check_paths(paths)
-    items = list(iter_articles(chosen))
+    items = list(WebSource(chosen, db=kw["db"]))  # URLs of pages and feeds too
     if not items:
         raise ConfigError(f"no articles found in {' '.join(chosen)}")
     options = runner.RunOptions(

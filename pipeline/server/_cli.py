@@ -152,6 +152,7 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--retry-after", type=float, default=0.1, help="rate_limit fault retry-after")
     p.add_argument("--model-name")
     p.add_argument("--stub", action="store_true", help="answer with the stub, not the builtin")
+    p.add_argument("-q", "--quiet", action="store_true", help="no final stats on stderr")
     return p
 
 
@@ -206,5 +207,6 @@ def main(argv: list[str] | None = None) -> int:
     except OSError as e:
         print(f"error: cannot listen on {args.host}:{args.port}: {e}", file=sys.stderr)
         return 2
-    print(json.dumps(stats.snapshot()), file=sys.stderr)
+    if not args.quiet:
+        print(json.dumps(stats.snapshot()), file=sys.stderr)
     return 0
