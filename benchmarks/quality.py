@@ -1,6 +1,6 @@
 """Quality in one place: the faithfulness scorer against SummEval's experts, and ROUGE.
 
-Prints two tables:
+Prints three tables:
 
 1. the summary-level correlation of :func:`pipeline.faithfulness.score` (and of
    lexical baselines computed by the same code) with SummEval expert consistency,
@@ -10,7 +10,9 @@ Prints two tables:
    intervals and the effect of respelling a summary (see
    :mod:`benchmarks.faithfulness_eval`);
 2. the ROUGE table of :func:`benchmarks.rouge_eval.rouge_table` (the built-in model
-   against lead-3), when that module is present.
+   against lead-3), when that module is present;
+3. the error counts of :mod:`benchmarks.seed_audit` (the built-in model's structured
+   fields over the 21 seeds).
 
 Run from the repo root: ``python -m benchmarks.quality`` (or ``python
 benchmarks/quality.py``); ``--limit N`` uses only the first N articles / rows.
@@ -72,6 +74,12 @@ def main(argv: list[str] | None = None) -> None:
     else:
         print(_rouge_markdown(rouge_table(args.limit)))
         print("\nROUGE F1 x100, rouge-score with use_stemmer=True.")
+
+    print("\n## Structured fields: the seed audit\n")
+    from benchmarks import seed_audit
+
+    print(seed_audit.markdown(seed_audit.audit()))
+    print("\nRules in benchmarks/seed_audit.py; --details there lists every flagged item.")
 
     cmd = COMMAND + (f" --limit {args.limit}" if args.limit else "")
     print(f"\nReproduce: `{cmd}` (from the repo root)")

@@ -263,10 +263,10 @@ def test_different_sources_keep_their_own_figures() -> None:
 
 
 QUOTE_CASES = [
-    ("“We will pay on time,” Mr Mardas said.", "We will pay on time,", "Mr Mardas"),
+    ("“We will pay on time,” Mr Mardas said.", "We will pay on time", "Mr Mardas"),
     (
         "“It is not so good for Dortmund,” said Per Mertesacker.",
-        "It is not so good for Dortmund,",
+        "It is not so good for Dortmund",
         "Per Mertesacker",
     ),
     (
@@ -277,12 +277,12 @@ QUOTE_CASES = [
     (
         "A spokesperson for the Joint Chiefs of Staff (JCS) noted that “internal equipment "
         "and such parts could be related to Russia,” according to CNN.",
-        "internal equipment and such parts could be related to Russia,",
+        "internal equipment and such parts could be related to Russia",
         "A spokesperson for the Joint Chiefs of Staff (JCS)",
     ),
     (
         '"We are ready to pay," the Greek government said on Tuesday.',
-        "We are ready to pay,",
+        "We are ready to pay",
         "the Greek government",
     ),
     (

@@ -12,9 +12,10 @@ byte-identical JSON.
 
 How the summary is chosen:
 
-1. The text is split into sentences (:func:`pipeline.text.split_sentences`);
-   page furniture, captions, datelines, bare dates, questions, colon-ended
-   lead-ins and quote-only fragments are marked as unsuitable.
+1. The text is split into sentences (:func:`pipeline.text.split_sentences`), and
+   each is cut again where a web page glued captions, labels or furniture into it
+   with no stop (``_seams``); page furniture, captions, datelines, bare dates,
+   questions, colon-ended lead-ins and quote-only fragments are marked as unsuitable.
 2. Each sentence is scored by position (news puts the main facts first),
    centrality (weighted overlap of its content words with the rest of the
    article), overlap with the title, and a length sanity term.
@@ -28,11 +29,14 @@ by small, documented rules, one module each:
 
 - ``_model``: :func:`summarise`, which runs every stage below;
 - ``_words``: word lists, stemming, content terms, trimming at a word;
+- ``_seams``: caption seams inside a sentence, initialisms the splitter cut after;
 - ``_sentences``: splitting and judging sentences (step 1);
 - ``_ranking``: scoring and picking them: summary, headline, key points (2-3);
 - ``_attribution``: who a sentence or clause attributes its claim to;
-- ``_figures``, ``_entities``, ``_quotes`` (quotes and dates), ``_topics``,
-  ``_caveats``: the other fields.
+- ``_entities`` (name runs, merging), ``_typing`` (word lists, the type of a name) and
+  ``_cues`` (what the article's wording says a name is);
+- ``_figures``, with ``_numbers`` (what is a quantity) and ``_measures`` (what it counts);
+- ``_quotes``, ``_dates``, ``_topics``, ``_caveats``: the other fields.
 """
 
 from __future__ import annotations

@@ -8,7 +8,19 @@ from collections import Counter
 from collections.abc import Iterable
 from typing import TypedDict
 
+from pipeline.extractive._cues import name_cues
 from pipeline.extractive._sentences import _Sentence
+from pipeline.extractive._typing import (
+    _CAP_RUN,
+    _CONNECTORS,
+    _DEMONYMS,
+    _DIRECTIONS,
+    _EVENT_WORDS,
+    _LOCATIONS,
+    _ORG_WORDS,
+    _PERSON_TITLES,
+    _entity_type,
+)
 from pipeline.extractive._words import _MONTHS, _SENTENCE_STARTERS, _STOPWORDS, _WEEKDAYS, _wordset
 
 
@@ -17,220 +29,206 @@ class Entity(TypedDict):
     type: str
 
 
-_COUNTRIES = _wordset("""
-Afghanistan Albania Algeria Angola Argentina Armenia Australia Austria Azerbaijan
-Bahrain Bangladesh Belarus Belgium Bolivia Bosnia Brazil Britain Bulgaria Cambodia Cameroon
-Canada Chad Chile China Colombia Congo Croatia Cuba Cyprus Czechia Denmark Ecuador Egypt
-England Eritrea Estonia Ethiopia Europe Africa Asia America Finland France Gaza Georgia Germany
-Ghana Greece Guatemala Haiti Honduras Hungary Iceland India Indonesia Iran Iraq Ireland Israel
-Italy Jamaica Japan Jordan Kazakhstan Kenya Korea Kosovo Kuwait Kyrgyzstan Laos Latvia Lebanon
-Libya Lithuania Luxembourg Madagascar Malawi Malaysia Mali Malta Mexico Moldova Mongolia
-Montenegro Morocco Mozambique Myanmar Namibia Nepal Netherlands Nicaragua Niger Nigeria Norway
-Oman Pakistan Palestine Panama Paraguay Peru Philippines Poland Portugal Qatar Romania Russia
-Rwanda Scotland Senegal Serbia Singapore Slovakia Slovenia Somalia Spain Sudan Sweden
-Switzerland Syria Taiwan Tajikistan Tanzania Thailand Tunisia Turkey Turkmenistan Uganda
-Ukraine Uruguay Uzbekistan Venezuela Vietnam Wales Yemen Zambia Zimbabwe Crimea Kursk Donbas
-Donetsk Luhansk Kharkiv Kherson Kyiv Kiev Moscow Pyongyang Seoul Beijing Tokyo London Paris
-Berlin Washington Brussels Rome Madrid Lisbon Dublin Edinburgh Cardiff Belfast Manchester
-Liverpool Birmingham Glasgow Leeds Bristol Warsaw Vienna Prague Budapest Athens Ankara
-Istanbul Tehran Baghdad Damascus Beirut Jerusalem Cairo Riyadh Dubai Delhi Mumbai Karachi
-Islamabad Kabul Dhaka Bangkok Jakarta Manila Hanoi Shanghai Sydney Melbourne Ottawa
-Toronto Chicago Boston Texas California Florida Ohio Virginia Nairobi Lagos Johannesburg
-Sydney Moscow Minsk Vilnius Riga Tallinn Helsinki Stockholm Oslo Copenhagen Amsterdam Geneva
-Zurich Milan Munich Frankfurt Hamburg Barcelona Caracas Havana Lima Bogota Santiago""")
-_LOCATIONS = _COUNTRIES | frozenset(
-    {
-        "United States",
-        "United Kingdom",
-        "South Korea",
-        "North Korea",
-        "New York",
-        "Los Angeles",
-        "San Francisco",
-        "New Delhi",
-        "Hong Kong",
-        "South Africa",
-        "Saudi Arabia",
-        "Middle East",
-        "Latin America",
-        "European Union",
-        "Kursk Oblast",
-        "New Zealand",
-        "Northern Ireland",
-        "West Bank",
-        "Gaza Strip",
-        "Sri Lanka",
-        "Washington DC",
-        "US",
-        "UK",
-        "USA",
-        "EU",
-    }
+_TOKENS = re.compile(r"[\w’'&./-]+|[^\w\s]")
+_INITIALISM = re.compile(r"(?:[A-Z]\.){2,}|[A-Z]\.[A-Z]")
+_POSSESSIVE = re.compile(r"(?:[’']s|(?<=s)[’'])$")
+_TRAILING_NOT_NAME = frozenset(
+    """I The A An Her His Their Its Our My Your He She It They We This That According
+    However Meanwhile But And Instead Now Then""".split()
 )
-_DEMONYMS = _wordset(
-    """American British English Scottish Welsh Irish French German Italian Spanish Russian
-    Ukrainian Chinese Japanese Korean Indian Pakistani Iranian Iraqi Syrian Israeli
-    Palestinian Turkish Greek Polish Dutch Belgian Swiss Swedish Norwegian Danish Finnish
-    Canadian Mexican Brazilian Argentine Australian African European Asian Arab Egyptian
-    Saudi Afghan Nigerian Kenyan Belarusian Georgian Armenian Taiwanese Vietnamese Thai
-    Filipino Indonesian Malaysian Cuban Venezuelan Colombian Chilean Peruvian Portuguese
-    Hungarian Czech Romanian Bulgarian Serbian Croatian Western Eastern Muslim Christian
-    Jewish Catholic Kurdish Yemeni Lebanese Libyan Sudanese Somali Ethiopian Briton Scot Brit"""
-)
-_PERSON_TITLES = _wordset(
-    """Mr Mrs Ms Miss Dr Prof Professor Sir Dame Lord Lady President Prime Minister Chancellor
-    King Queen Prince Princess Pope Senator Sen Rep Governor Gov Mayor General Gen Colonel
-    Col Captain Capt Lieutenant Sergeant Judge Justice Secretary Chairman Chief Director
-    Rev Bishop Archbishop Ambassador Commander Admiral Coach Manager Leader Chairwoman
-    Officer Inspector Detective Det Supt Minister MP MEP MSP"""
-)
-_PERSON_CUES = _wordset(
-    """leader president minister chancellor spokesman spokeswoman spokesperson chief boss
-    manager coach director secretary ceo chairman chairwoman founder actor actress singer
-    striker midfielder defender goalkeeper player star author judge senator governor mayor
-    mr mrs ms dr prof sir"""
-)
-_ORG_WORDS = _wordset(
-    """Inc Ltd Corp Corporation Company Co Plc LLC Group Holdings Bank Ministry Department
-    Party Council Committee Commission Agency Authority Office Service Services Association
-    Union Federation Institute University College School Academy Foundation Trust Board
-    Court Parliament Congress Senate Assembly Army Navy Force Forces Police Staff Chiefs
-    Club FC United City Airlines Airways Motors Media News Times Post Guardian Telegraph
-    Network Channel Studios Records Organisation Organization Alliance Coalition League
-    Fund Reserve Exchange Network Guard Command Bureau Centre Center Hospital Labs Labour
-    Conservative Conservatives Democrats Republicans Republican Tory Tories NATO UN BBC CNN"""
-)
-_EVENT_WORDS = _wordset(
-    """War Cup Olympics Games Championship Championships Festival Awards Summit Election
-    Conference Open Tournament Grand Prix Series Week Day Revolution Crisis Expo Oscars
-    Grammys Trophy League"""
-)
-_CAP_RUN = re.compile(
-    r"[A-Z][\w’'&.-]*[\w]|[A-Z]"  # one capitalised word
-)
-_DIRECTIONS = _wordset(
-    "North South East West Northern Southern Eastern Western Upper Lower Central"
-)
-_CONNECTORS = frozenset({"of", "for", "de", "la", "du", "von", "van", "al", "bin", "&"})
+_REGNAL = frozenset("King Queen Pope Emperor Tsar Prince Princess".split())
 
 
-_NOT_FIRST_NAMES = _wordset(
-    """New Old Great Royal National Central United Rugby Premier World Daily Sunday Home
-    Foreign Prime Grand Human Good Holy High Low Big Little Super Social Public Private
-    Supreme Federal State County City Saint St Fort Mount Lake Port Cape South North East West
-    Northern Southern Eastern Western Upper Lower Middle Greater Inner Outer Black White Red
-    Green Blue Golden Silver First Second Third Last Next The Vice Deputy Acting Former"""
-)
-_NOT_LAST_NAMES = _wordset(
-    """Park Street Road Square Bridge Hall House Airport Station Island Islands Valley Hill
-    Hills River Lake Mountain Mountains Beach Bay Stadium Arena Online Magazine Road Lane
-    Avenue Gardens Castle Palace Abbey Cathedral Church Tower Centre Center Square Coast
-    Strait Sea Ocean Desert Forest Canal Harbour Harbor Port Heights Prize Award Awards
-    Study Report Survey Agreement Act Bill Plan Record Index Programme Program Project Fund
-    Scheme Strategy Review Inquiry Treaty Accord Deal Day Week Year Month Season"""
-)
+def _capitalised(token: str) -> bool:
+    return token[:1].isupper() and _CAP_RUN.fullmatch(token.rstrip(".")) is not None
 
 
-def _entity_type(name: str, cue: str, alone: set[str]) -> str:
-    """Type a name by simple cues; ``alone`` holds single names seen with a title ("Mr X")
-    or as the subject of a speech verb ("X said"), which is how news refers to people."""
-    parts = name.split()
-    if name in _LOCATIONS or parts[-1] in {"Oblast", "Province", "Region", "County", "State"}:
-        return "location"
-    demonym = parts[-1] in _DEMONYMS or parts[-1].removesuffix("s") in _DEMONYMS
-    if demonym and all(p in _DEMONYMS or p in _DIRECTIONS for p in parts[:-1]):
-        return "group"
-    if any(p in _ORG_WORDS for p in parts) or re.fullmatch(r"[A-Z]{2,6}", name):
-        return "organisation"
-    if any(p in _EVENT_WORDS for p in parts[1:]) or parts[-1] in _EVENT_WORDS:
-        return "event"
-    if parts[0] in _PERSON_TITLES or cue.lower() in _PERSON_CUES:
-        return "person"
-    if 2 <= len(parts) <= 4 and all(
-        p[:1].isupper() and p[1:].replace("-", "").replace("'", "").isalpha() for p in parts
-    ):
-        if parts[0] in alone or parts[-1] in alone:
-            return "person"  # "Gary Locke ... Locke said", "Mr Locke"
-        plain = not any(
-            p in _LOCATIONS or p in _DEMONYMS or p.removesuffix("s") in _DEMONYMS for p in parts
-        )
-        if (
-            plain
-            and len(parts) <= 3
-            and parts[0] not in _NOT_FIRST_NAMES
-            and parts[-1] not in _NOT_LAST_NAMES
-            and not all(p in _PERSON_TITLES for p in parts)
-        ):
-            return "person"  # two or three plain capitalised words: in news, mostly a person
-    return "other"
+def _clean_word(token: str) -> str:
+    """A run's word: a stray stop dropped ("US." -> "US"), an initialism's kept ("K.C.")."""
+    if token.endswith(".") and not _INITIALISM.fullmatch(token):
+        return token.rstrip(".")
+    return token
 
 
-def _name_runs(sentence: str) -> Iterable[tuple[str, str, bool]]:
-    """Capitalised word runs: (name, word before it, starts the sentence)."""
-    tokens = list(re.finditer(r"[\w’'&.-]+|[^\w\s]", sentence))
+def _run_ahead(tokens: list[re.Match[str]], j: int) -> list[str]:
+    """The capitalised words (and connectors) from token ``j`` on."""
+    words: list[str] = []
+    while j < len(tokens):
+        t = tokens[j].group(0)
+        name_word = _capitalised(t) and not _POSSESSIVE.search(t)
+        if not (name_word or (t in _CONNECTORS and words)):
+            break
+        words.append(_clean_word(t))
+        j += 1
+    while words and words[-1] in _CONNECTORS:
+        words.pop()
+    return words
+
+
+def _names_a_body(words: list[str]) -> bool:
+    """Whether a run ends like an organisation's or an event's name ("... Trust")."""
+    return bool(words) and (words[-1] in _ORG_WORDS or words[-1] in _EVENT_WORDS)
+
+
+def _owns_a_name(token: str, tokens: list[re.Match[str]], start: int) -> bool:
+    """Whether a possessive is part of an organisation's name: "TaxPayers’ Alliance",
+    "Jo’s Cervical Cancer Trust"; not "the South’s Joint Chiefs of Staff" or "Britain's
+    National Health Service" (a place's, or "the X's": a possessive, not a name)."""
+    if token.endswith(("s’", "s'")):
+        return True
+    word = _POSSESSIVE.sub("", token)
+    if word in _LOCATIONS or word in _DIRECTIONS or word in _DEMONYMS:
+        return False
+    return not (start > 0 and tokens[start - 1].group(0).lower() == "the")
+
+
+def _and_joins(left: list[str], right: list[str]) -> bool:
+    """Whether "and" joins two runs into one name: the right run (two words or more)
+    finishes an organisation's or event's name ("US Food and Drug Administration",
+    "Coachella Valley Music and Arts Festival"), or the left one is an organisation "of"
+    or "for" something ("Institute for Health and Social Care"); never when the left run
+    is already a whole name of its kind ("the Tories and Lib Dems")."""
+    if len(right) < 2 or left[-1] in _ORG_WORDS or left[-1] in _EVENT_WORDS:
+        return False
+    if _names_a_body(right):
+        return True
+    links = [k for k, w in enumerate(left) if w in ("of", "for")]
+    return bool(links) and any(w in _ORG_WORDS for w in left[: links[0]])
+
+
+def _name_runs(sentence: str) -> Iterable[tuple[str, str, bool, str]]:
+    """Capitalised word runs: (name, word before it, starts the sentence, word after it).
+
+    A run goes on over "of", "for", "&" and the like between capitalised words; over "and"
+    or a possessive only into an organisation's or event's name ("Institute for Health and
+    Social Care", "Jo's Cervical Cancer Trust", "TaxPayers' Alliance"). A stray stop is
+    dropped, and a trailing "I", "The", "Her", ... (the next sentence's first word, glued
+    on) is not part of the name.
+    """
+    tokens = list(_TOKENS.finditer(sentence))
     i = 0
     while i < len(tokens):
-        tok = tokens[i].group(0)
-        if not _CAP_RUN.fullmatch(tok.rstrip(".")) or not tok[:1].isupper():
+        first = tokens[i].group(0)
+        if not (_capitalised(first) or (_POSSESSIVE.search(first) and first[:1].isupper())):
             i += 1
             continue
         j = i
         names: list[str] = []
         while j < len(tokens):
             t = tokens[j].group(0)
-            bare = re.sub(r"[’']s$", "", t)
-            if bare[:1].isupper() and _CAP_RUN.fullmatch(bare.rstrip(".")):
-                names.append(bare.rstrip(".") if bare.endswith(".") and len(bare) > 3 else bare)
+            if _capitalised(t) or (_POSSESSIVE.search(t) and t[:1].isupper()):
+                if _POSSESSIVE.search(t):
+                    ahead = _run_ahead(tokens, j + 1)
+                    if _names_a_body(ahead) and _owns_a_name(t, tokens, i):
+                        names.append(t)
+                        j += 1
+                        continue
+                    names.append(_POSSESSIVE.sub("", t))
+                    j += 1
+                    break  # a possessive ends the name
+                names.append(_clean_word(t))
                 j += 1
-                if bare != t:  # possessive ends the name
-                    break
                 continue
-            if (
-                t in _CONNECTORS
-                and names
-                and j + 1 < len(tokens)
-                and tokens[j + 1].group(0)[:1].isupper()
-            ):
+            nxt = tokens[j + 1].group(0) if j + 1 < len(tokens) else ""
+            if t in _CONNECTORS and names and nxt[:1].isupper():
                 names.append(t)
                 j += 1
                 continue
+            if t == "and" and names and nxt[:1].isupper():
+                ahead = _run_ahead(tokens, j + 1)
+                if _and_joins(names, ahead):  # "Food and Drug Administration"
+                    names.append(t)
+                    j += 1
+                    continue
             break
+        while names and (names[-1] in _CONNECTORS or names[-1] == "and"):
+            names.pop()
+        while len(names) > 1 and names[-1] in _TRAILING_NOT_NAME:
+            if names[-1] == "I" and any(n in _REGNAL for n in names):
+                break  # "King Charles I"
+            names.pop()
         prev = tokens[i - 1].group(0) if i > 0 else ""
-        yield " ".join(names), prev, i == 0 or prev in {"“", '"', "(", "‘", ".", "!", "?", ":"}
+        initial = i == 0 or prev in {"“", '"', "(", "‘", ".", "!", "?", ":"}
+        after = tokens[j].group(0) if j < len(tokens) else ""
+        if names:
+            yield " ".join(names), prev, initial, after
         i = max(j, i + 1)
 
 
+def _is_title(word: str) -> bool:
+    """ "Minister", "Director-General": a title, or titles joined by hyphens."""
+    return word in _PERSON_TITLES or (
+        "-" in word and all(p in _PERSON_TITLES for p in word.split("-"))
+    )
+
+
 def _split_name(name: str) -> list[tuple[str, str]]:
-    """Peel demonyms and titles off a run: "Russian President Vladimir Putin"."""
+    """Peel demonyms, titles and employers off a run: "Russian President Vladimir Putin",
+    "Minister for Magic Cornelius Fudge", "Paul Miller of Thames Valley Police"."""
     parts = name.split()
     out: list[tuple[str, str]] = []
     k = 0
     while k < len(parts) - 1 and parts[k] in {"North", "South", "East", "West"} | _DEMONYMS:
         k += 1
-    if 0 < k < len(parts) and parts[k - 1] in _DEMONYMS:
+    rest = parts[k:]
+    # "Russian President Vladimir Putin" is peeled; "Australian Open", "British Medical
+    # Association" and "European Union" are one name.
+    peel = _is_title(rest[0]) or (
+        len(rest) >= 2 and not any(p in _ORG_WORDS or p in _EVENT_WORDS for p in rest)
+    )
+    if 0 < k < len(parts) and parts[k - 1] in _DEMONYMS and peel:
         out.append((" ".join(parts[:k]), ""))
-        parts = parts[k:]
-    # "Labour MP Diane Abbott", "Home Office Minister Tony McNulty": the words before a
-    # title are kept only when they name a place or an organisation.
+        parts = rest
+    # "Tory Ruth Davidson", "Liberal Democrat Willie Rennie": a party before a person
     for k in range(1, len(parts) - 1):
-        if parts[k] in _PERSON_TITLES:
+        rest = parts[k:]
+        if parts[k - 1] in _ORG_WORDS and not any(
+            w in _ORG_WORDS or w in _EVENT_WORDS or w in _LOCATIONS or w in _CONNECTORS
+            for w in rest
+        ):
+            if not _is_title(rest[0]):
+                out.append((" ".join(parts[:k]), ""))
+                parts = rest
+            break
+    # "Labour MP Diane Abbott", "Home Office Minister Tony McNulty": the words before a
+    # title are kept only when they name a place or an organisation ("Sentara Norfolk
+    # General Hospital" is an organisation's name, not a general's).
+    for k in range(1 if parts[-1] not in _ORG_WORDS else len(parts), len(parts) - 1):
+        if _is_title(parts[k]):
             prefix = " ".join(parts[:k])
             if prefix in _LOCATIONS or any(p in _ORG_WORDS for p in parts[:k]):
                 out.append((prefix, ""))
             parts = parts[k:]
             break
     cue = ""
-    while len(parts) > 2 and parts[0] in _PERSON_TITLES:
+    while len(parts) > 2 and _is_title(parts[0]):
         cue = "president"
         parts = parts[1:]
+        if parts[0] in _CONNECTORS and len(parts) > 1:
+            # "Director-General of The Royal Photographic Society": the employer;
+            # "Minister for Magic Cornelius Fudge": a longer title, then the person
+            after = parts[1:]
+            if any(p in _ORG_WORDS for p in after):
+                return [*out, (" ".join(after), "")]
+            parts = after[1:] if len(after) > 2 else after
+    # "Paul Miller of Thames Valley Police", "Ipsos Mori for BBC Scotland": two names
+    for k, p in enumerate(parts):
+        if p in ("of", "for") and k >= 2:
+            left, right = parts[:k], parts[k + 1 :]
+            plain_left = not any(
+                w in _ORG_WORDS or w in _EVENT_WORDS or w in _LOCATIONS for w in left
+            )
+            if plain_left and any(w in _ORG_WORDS for w in right):
+                return [*out, (" ".join(left), cue), (" ".join(right), "")]
+            break
     out.append((" ".join(parts), cue))
     return out
 
 
-_PERSON_MENTION = re.compile(
-    r"\b(?:Mr|Mrs|Ms|Miss|Dr|Sir|Dame|Lord|Lady)\.?\s+([A-Z][\w'’-]+)"
-    r"|\b([A-Z][\w'’-]+)\s+(?:said|says|told|added|admitted|insisted|explained|revealed|"
-    r"claimed|believes|thinks|wrote|tweeted|replied|laughed|joked|smiled)\b"
+# Abbreviations that name a thing, not an entity: "a TV debate", "his GPS", "the PM".
+_COMMON_ACRONYMS = _wordset(
+    """TV DVD CD GPS CV PM AM OK ATM CEO MP ID PC GMT BST UTC EST PST CET SMS PIN VAT GDP
+    HIV DNA IT AI UFO VIP FAQ HQ RIP PS PPS NB"""
 )
 
 
@@ -242,17 +240,36 @@ def _bare(name: str) -> str:
     return " ".join(parts)
 
 
+# Words that end a company's name and never stand alone ("Dominic Winter and Co").
+_NAME_SUFFIXES = _wordset("Co Inc Ltd Corp Plc LLC PLC LLP Bros")
+
+
+def _a_name_alone(word: str, lower_words: set[str]) -> bool:
+    """Whether a single capitalised word can be a name on its own: not a common
+    abbreviation ("TV", "GPS") or a plural one ("ATMs", "MPs"), and not a word the article
+    also writes in lower case, i.e. a common word capitalised by its place ("Owners",
+    "Tumours", "Dozens" after a caption; a place or demonym is always a name)."""
+    if word in _LOCATIONS or word in _DEMONYMS:
+        return True
+    if word in _COMMON_ACRONYMS or word in _NAME_SUFFIXES or re.fullmatch(r"[A-Z]{2,}s", word):
+        return False
+    low = word.lower()
+    return not (low in lower_words or (low.endswith("s") and low[:-1] in lower_words))
+
+
 def _entities(sentences: list[_Sentence], text: str) -> list[Entity]:
     lower_words = {w.lower() for w in re.findall(r"\b[a-z][a-z]+\b", text)}
     counts: Counter[str] = Counter()
     first: dict[str, int] = {}
-    cues: dict[str, str] = {}
+    prevs: dict[str, str] = {}
     mid_sentence: set[str] = set()  # names seen away from a sentence start
     pos = 0
     for s in sentences:
         if "furniture" in s.flags:
             continue
-        for name, prev, initial in _name_runs(s.text):
+        for name, prev, initial, after in _name_runs(s.text):
+            if prev == "," and after in ("at", "of", "for") and len(name.split()) > 1:
+                continue  # "Dr Mary McCormack, Consultant Clinical Oncologist at ...": a role
             parts = name.split()
             while parts and (parts[-1] in _CONNECTORS):
                 parts.pop()
@@ -280,6 +297,7 @@ def _entities(sentences: list[_Sentence], text: str) -> list[Entity]:
                 or len(parts[0]) < 2
                 or parts[0] in _PERSON_TITLES
                 or re.match(rf"^(?:{_MONTHS}|{_WEEKDAYS})$", parts[0])
+                or not _a_name_alone(parts[0], lower_words)
             ):
                 continue
             for piece, cue in _split_name(" ".join(parts)):
@@ -290,19 +308,21 @@ def _entities(sentences: list[_Sentence], text: str) -> list[Entity]:
                     mid_sentence.add(piece)
                 if piece not in first:
                     first[piece] = pos
-                    cues[piece] = cue or prev
+                    prevs[piece] = cue or prev
                 pos += 1
     # A single word only ever seen opening a sentence is most likely not a name.
     for n in list(counts):
         known = n in _LOCATIONS or n in _DEMONYMS or n.removesuffix("s") in _DEMONYMS
         if " " not in n and n not in mid_sentence and not known:
             del counts[n]
-    alone = {
-        m.group(1) or m.group(2)
-        for m in _PERSON_MENTION.finditer(text)
-        if (m.group(1) or m.group(2)) not in _LOCATIONS
-    }
-    kinds = {n: _entity_type(n, cues[n], alone) for n in counts}
+    cues = name_cues(text)
+    kinds = {n: _entity_type(n, prevs[n], cues) for n in counts}
+    # "Frank Jordan" and "Louis Jordan" are people and "Jordan said": that "Jordan" is
+    # their surname, not the country
+    surnames = {n.split()[-1] for n, k in kinds.items() if k == "person" and " " in n}
+    for n, k in kinds.items():
+        if " " not in n and k != "person" and n in surnames and n in cues.person:
+            kinds[n] = "person"
     # Merge short forms into the longest form that holds them: "Kim" and "Mr Kim"
     # into "Kim Jong Un"; the type of a titled short form wins over "other".
     bare = {n: tuple(_bare(n).split()) for n in counts}

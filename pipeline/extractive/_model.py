@@ -7,9 +7,10 @@ from typing import Any
 
 from pipeline.errors import ArticleError
 from pipeline.extractive._caveats import _figure_caveats, _qualifier_caveats
+from pipeline.extractive._dates import _dates
 from pipeline.extractive._entities import _entities
 from pipeline.extractive._figures import _figures
-from pipeline.extractive._quotes import _dates, _quotes
+from pipeline.extractive._quotes import _quotes
 from pipeline.extractive._ranking import (
     _SUMMARY_MAX,
     _SUSPECT_PENALTY,

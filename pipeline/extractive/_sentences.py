@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
+from pipeline.extractive._seams import join_initials, split_seams
 from pipeline.extractive._words import _content_terms
 from pipeline.text import split_sentences
 
@@ -21,7 +22,10 @@ _DATELINE = re.compile(
     r"\((?:CNN|AP|Reuters|AFP|EW\.com|CNET)\)\s*(?:--|—|–|-)?\s*"
 )
 _BARE_DATE = re.compile(r"^[\d\s/.:\-]+$")
+# "Cabinets: A pair of ...", "New generation: Mr Hardy appeared ...": a photo caption's label
+_CAPTION_LABEL = re.compile(r"^[A-Z][\w’'-]*(?:\s[A-Za-z][\w’'-]*){0,2}:\s+[A-Z“‘\"']")
 _QUOTE_CHARS = "\"“”‘’'"
+_SAID = ("said", "says", "told", "added", "explained", "insisted", "wrote")
 
 
 @dataclass
@@ -72,6 +76,8 @@ def _judge(text: str) -> tuple[float, list[str]]:
         flags.append("date")
     if not stripped.endswith((".", "!", "?", "…", '"', "”", "’", "'", ")")):
         flags.append("caption")  # headlines, captions, bylines: no final stop
+    elif _CAPTION_LABEL.match(stripped) and not stripped.split(":", 1)[0].endswith(_SAID):
+        flags.append("caption")
     if stripped.endswith("?") or stripped.rstrip(_QUOTE_CHARS).endswith("?"):
         flags.append("question")
     if stripped.endswith(":"):
@@ -90,12 +96,14 @@ def _judge(text: str) -> tuple[float, list[str]]:
 
 
 def _prepare(text: str) -> list[_Sentence]:
+    """The article's sentences, cut at caption seams (see ``_seams``), each judged."""
     out: list[_Sentence] = []
-    for raw in split_sentences(text):
-        sent = _clean_sentence(raw)
-        if not sent:
-            continue
-        terms = _content_terms(sent)
-        penalty, flags = _judge(sent)
-        out.append(_Sentence(len(out), sent, terms, frozenset(terms), penalty, 0.0, flags))
+    for raw in join_initials(split_sentences(text)):
+        for piece in split_seams(raw):
+            sent = _clean_sentence(piece)
+            if not sent:
+                continue
+            terms = _content_terms(sent)
+            penalty, flags = _judge(sent)
+            out.append(_Sentence(len(out), sent, terms, frozenset(terms), penalty, 0.0, flags))
     return out

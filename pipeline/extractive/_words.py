@@ -37,7 +37,8 @@ _SENTENCE_STARTERS = _wordset(
     some many most all both each every no not one two three four five six seven eight
     nine ten more other another such meanwhile also last next earlier later today
     yesterday tomorrow now previously alongside until unless whether once of to up
-    according officials police"""
+    according officials police instead indeed perhaps still then thus overall finally
+    everything everyone everybody nothing nobody something someone anything anyone"""
 )
 
 _MONTHS = (
