@@ -136,21 +136,50 @@ def _summary_from(messages: list[dict[str, Any]]) -> str:
     return m.group(1).strip()
 
 
+class BuiltinRefusal(Exception):
+    """An answer the built-in model declines to give (a ``refusal`` message, as OpenAI's)."""
+
+
+_UNASSESSED = ("relevance", "coherence", "fluency")
+
+
+def _nullable_score(schema: dict[str, Any], criterion: str) -> bool:
+    node = schema.get("properties", {}).get(criterion, {})
+    if isinstance(node, dict) and "$ref" in node:
+        node = schema.get("$defs", {}).get(str(node["$ref"]).rsplit("/", 1)[-1], {})
+    score = node.get("properties", {}).get("score", {}) if isinstance(node, dict) else {}
+    types = score.get("type")
+    types = types if isinstance(types, list) else [types]
+    return "null" in types or any(
+        isinstance(b, dict) and b.get("type") == "null" for b in score.get("anyOf", [])
+    )
+
+
 def _judge(article: str, summary: str, schema: dict[str, Any]) -> dict[str, Any]:
-    """The judge schema answered by the lexical scorer: plumbing, not judgement."""
+    """The judge schema answered by the lexical scorer: plumbing, not judgement.
+
+    Consistency is the lexical faithfulness score mapped onto 1-5; relevance, coherence and
+    fluency are not assessed, so their scores are null (``judgement.v2``). A schema that has
+    no null score for them (``judgement.v1``) gets a refusal rather than invented scores.
+    """
     from pipeline import faithfulness
 
+    note = "built-in baseline, not a language model"
+    if not all(_nullable_score(schema, c) for c in _UNASSESSED):
+        raise BuiltinRefusal(
+            f"The built-in model cannot assess {', '.join(_UNASSESSED)} and this schema has no "
+            f"null score for what is not assessed: use a judge prompt whose schema allows null "
+            f"(judge@v2, judgement.v2) or a language model ({note})."
+        )
     result = faithfulness.score(article, summary)
     consistency = max(1, min(5, round(1 + 4 * result.faithfulness)))
-    note = "built-in baseline, not a language model"
+    unassessed = {"score": None, "reason": f"not assessed ({note})"}
     answer = {
         "consistency": {
             "score": consistency,
             "reason": f"lexical faithfulness {result.faithfulness:.2f} ({note})",
         },
-        "relevance": {"score": 3, "reason": f"not assessed ({note})"},
-        "coherence": {"score": 3, "reason": f"not assessed ({note})"},
-        "fluency": {"score": 2, "reason": f"not assessed ({note})"},
+        **{c: dict(unassessed) for c in _UNASSESSED},
         "unsupported_claims": [u[:400] for u in result.unsupported[:10]],
     }
     fitted: dict[str, Any] = _fit(answer, schema)
@@ -202,14 +231,18 @@ def chat_completion(body: dict[str, Any]) -> dict[str, Any]:
     """Answer one Chat Completions request body with a ``chat.completion`` object."""
     if body.get("stream"):
         raise BuiltinBadRequest("the built-in model does not stream", param="stream")
-    answer = _answer(body)
-    content = json.dumps(answer, ensure_ascii=False, separators=(",", ":"))
+    content: str | None = None
+    refusal: str | None = None
+    try:
+        content = json.dumps(_answer(body), ensure_ascii=False, separators=(",", ":"))
+    except BuiltinRefusal as exc:  # answered as OpenAI answers a refusal: no content
+        refusal = str(exc)
     messages = body.get("messages") or []
     prompt_tokens = sum(estimate_tokens(_message_text(m)) + 4 for m in messages)
     budget = body.get("max_completion_tokens") or body.get("max_tokens")
     finish = "stop"
-    completion_tokens = estimate_tokens(content)
-    if isinstance(budget, int) and completion_tokens > budget:
+    completion_tokens = estimate_tokens(content or refusal or "")
+    if content is not None and isinstance(budget, int) and completion_tokens > budget:
         content = content[: budget * 4]
         completion_tokens = budget
         finish = "length"
@@ -223,7 +256,7 @@ def chat_completion(body: dict[str, Any]) -> dict[str, Any]:
         "choices": [
             {
                 "index": 0,
-                "message": {"role": "assistant", "content": content, "refusal": None},
+                "message": {"role": "assistant", "content": content, "refusal": refusal},
                 "logprobs": None,
                 "finish_reason": finish,
             }

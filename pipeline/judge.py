@@ -8,10 +8,11 @@ line back, every field kept, with ``judgement`` (valid against ``schemas/judgeme
 or ``judge_error``.
 
 It needs a real model to mean anything. The built-in offline model answers the judge schema
-with its lexical faithfulness scorer mapped onto consistency (1-5) and neutral scores for the
-criteria it cannot judge, and says so in every reason: plumbing, not judgement. The judge has
-not been validated against human scores here, because no model is reachable from this
-project's machines; its plumbing is tested with cassettes.
+with its lexical faithfulness scorer mapped onto consistency (1-5) and a null score for the
+criteria it cannot judge (``judgement.v2``; under ``judge@v1``, whose schema has no null, it
+refuses rather than invent a score), and says so in every reason: plumbing, not judgement.
+The judge has not been validated against human scores here, because no model is reachable
+from this project's machines; its plumbing is tested with cassettes.
 """
 
 from __future__ import annotations

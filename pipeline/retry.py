@@ -32,6 +32,7 @@ from tenacity.wait import wait_base
 from pipeline import providers
 from pipeline.client import ReplayFellThrough
 from pipeline.providers import LONGEST_WAIT_S, Adaptation, ErrorFields
+from pipeline.transport import DeadlineExceeded, ResponseTooLarge
 
 #: the longest single wait between attempts; longer asks stop the run (see the docstring)
 MAX_WAIT_S = LONGEST_WAIT_S
@@ -91,7 +92,13 @@ def classify(
             or type(e).__name__ == "CannotOverwriteExistingCassetteException"
         ):
             return Failure("http_error", f"no recording for {e}", retryable=False, replay_miss=True)
+    for e in _chain(exc):
+        if isinstance(e, ResponseTooLarge):
+            return Failure("http_error", f"{url}: {e}", retryable=False)
     if isinstance(exc, openai.APITimeoutError):
+        late = next((e for e in _chain(exc) if isinstance(e, DeadlineExceeded)), None)
+        if late is not None:
+            return Failure("timeout", f"request to {url}: {late}", retryable=True)
         if _connect_failure(exc):
             return Failure(
                 "timeout",

@@ -303,8 +303,8 @@ def test_prompts_diff(pdir: Path) -> None:
 def test_prompts_lock_check_passes_on_the_released_files(pdir: Path) -> None:
     result = invoke("prompts", "lock", "--check")
     assert result.exit_code == 0, result.output
-    # the two in the user's folder (copies of the built-in ones) and the three built-in ones
-    assert "ok: 5 released version(s) match their lock" in result.stdout
+    # the two in the user's folder (copies of the built-in ones) and the four built-in ones
+    assert "ok: 6 released version(s) match their lock" in result.stdout
 
 
 def test_prompts_lock_check_reports_drafts_and_edits(pdir: Path) -> None:

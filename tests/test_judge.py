@@ -57,12 +57,16 @@ def test_builtin_judge_keeps_fields_and_order_and_validates(tmp_path: Path) -> N
     code, rows, _ = _invoke(str(_write(tmp_path / "in.jsonl", LINES)))
     assert code == 0
     assert [r["id"] for r in rows] == ["faithful", "invented", "object"]
-    schema = load_schema("judgement.v1")
+    schema = load_schema("judgement.v2")
     for row in rows:
         assert row["source"] == SOURCE
         assert schema.errors(row["judgement"]) == []
-        assert row["judge_model"] == "builtin"
+        assert (row["judge_model"], row["judge_prompt"]) == ("builtin", "judge@v2")
         assert "not a language model" in row["judgement"]["consistency"]["reason"]
+        # what the lexical baseline cannot judge is null, never a made-up middle score
+        for criterion in ("relevance", "coherence", "fluency"):
+            assert row["judgement"][criterion]["score"] is None
+            assert row["judgement"][criterion]["reason"].startswith("not assessed")
     by_id = {r["id"]: r["judgement"] for r in rows}
     assert by_id["faithful"]["consistency"]["score"] > by_id["invented"]["consistency"]["score"]
     assert any("9,000" in c for c in by_id["invented"]["unsupported_claims"])
@@ -118,4 +122,34 @@ def test_judge_records_and_replays_through_a_cassette(
     assert code == 1
     error = rows[0]["judge_error"]
     assert error["kind"] == "http_error"
-    assert str(cassette) in error["message"] and "judge@v1" in error["message"]
+    assert str(cassette) in error["message"] and "judge@v2" in error["message"]
+
+
+def test_builtin_refuses_judge_v1_rather_than_invent_scores(tmp_path: Path) -> None:
+    # judgement.v1 has no null score: the built-in model cannot fill relevance, coherence and
+    # fluency honestly, so it refuses, and the line says which prompt to use instead
+    code, rows, err = _invoke(str(_write(tmp_path / "in.jsonl", LINES[:1])), "--prompt", "judge@v1")
+    assert code == 1
+    error = rows[0]["judge_error"]
+    assert error["kind"] == "refusal"
+    assert "cannot assess relevance, coherence, fluency" in error["message"]
+    assert "judge@v2" in error["message"]
+    assert "judgement" not in rows[0]
+
+
+def test_judgement_v2_takes_what_v1_took_and_null() -> None:
+    v1, v2 = load_schema("judgement.v1"), load_schema("judgement.v2")
+    scored = {
+        "consistency": {"score": 4, "reason": "r"},
+        "relevance": {"score": 3, "reason": "r"},
+        "coherence": {"score": 5, "reason": "r"},
+        "fluency": {"score": 2, "reason": "r"},
+        "unsupported_claims": [],
+    }
+    assert v1.errors(scored) == [] and v2.errors(scored) == []
+    unassessed = {**scored, "fluency": {"score": None, "reason": "not assessed"}}
+    assert v2.errors(unassessed) == [] and v1.errors(unassessed) != []
+    assert v2.errors({**scored, "fluency": {"score": 4, "reason": "r"}}) != []  # 1-3 still
+    assert v2.errors({**scored, "relevance": {"score": 0, "reason": "r"}}) != []
+    strict = v2.strict["$defs"]["score5"]["properties"]["score"]
+    assert strict["type"] == ["integer", "null"]

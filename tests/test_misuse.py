@@ -78,12 +78,11 @@ def test_an_unknown_template_slot_is_an_error(mine: Path) -> None:
 
 
 def test_a_judge_prompt_of_the_users_own_is_taken_by_judge_only(mine: Path, tmp_path: Path) -> None:
-    judge = (REPO / "prompts" / "judge" / "v1.yaml").read_text(encoding="utf-8")
+    judge = (REPO / "prompts" / "judge" / "v2.yaml").read_text(encoding="utf-8")
+    assert "kind: judge" in judge
     (mine / "strict-judge").mkdir()
     (mine / "strict-judge" / "v1.yaml").write_text(
-        judge.replace("name: judge", "name: strict-judge").replace(
-            "version: v1", "version: v1\nkind: judge"
-        ),
+        judge.replace("name: judge", "name: strict-judge").replace("version: v2", "version: v1"),
         encoding="utf-8",
     )
     line = one_line_error(invoke("run", SEED, "--prompt", "strict-judge@v1"))

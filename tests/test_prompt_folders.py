@@ -71,7 +71,7 @@ def test_a_users_folder_adds_a_version_beside_the_built_in_ones(cwd: Path) -> No
     p = load_prompt("summarise")  # the newest across both folders
     assert (p.ref, p.origin, p.locked) == ("summarise@v3", "./prompts", False)
     assert load_prompt("summarise@v1").origin == "built-in"
-    assert load_prompt("judge").ref == "judge@v1"
+    assert load_prompt("judge").ref == "judge@v2"
 
 
 def test_a_users_version_overrides_the_built_in_one_and_list_says_so(cwd: Path) -> None:
@@ -149,7 +149,7 @@ def test_an_installed_packages_prompts_are_never_relocked(
     assert "no prompt folder of your own" in result.stderr and "./prompts/" in result.stderr
     check = invoke("prompts", "lock", "--check")
     assert check.exit_code == 0, check.output
-    assert "ok: 3 released version(s)" in check.stdout
+    assert "ok: 4 released version(s)" in check.stdout
 
 
 def test_prompts_list_fits_80_columns_and_cuts_descriptions_at_a_word(cwd: Path) -> None:
@@ -158,14 +158,14 @@ def test_prompts_list_fits_80_columns_and_cuts_descriptions_at_a_word(cwd: Path)
     lines = result.stdout.splitlines()
     assert lines[0].split() == ["prompt", "kind", "state", "from", "schema", "sha256"]
     descriptions = [line.strip() for line in lines if line.startswith("  ")]
-    assert len(descriptions) == 3
+    assert len(descriptions) == 4
     for line in lines:
         if not line.startswith("built-in: "):  # the folder's path may be long
             assert len(line) <= 80, line
     for d in descriptions:
         full = next(
             p.description
-            for p in map(load_prompt, ("judge@v1", "summarise@v1", "summarise@v2"))
+            for p in map(load_prompt, ("judge@v1", "judge@v2", "summarise@v1", "summarise@v2"))
             if " ".join(p.description.split()).startswith(d.rstrip("…"))
         )
         full = " ".join(full.split())
@@ -203,6 +203,11 @@ def test_the_prompt_file_schema_caps_output_tokens_where_the_engine_does() -> No
 
 def test_the_released_prompts_keep_their_bytes_and_get_their_kind_from_their_slots() -> None:
     kinds = {ref: load_prompt(ref, BUILTIN).kind for ref in read_lock(BUILTIN)}
-    assert kinds == {"judge@v1": "judge", "summarise@v1": "summarise", "summarise@v2": "summarise"}
+    assert kinds == {
+        "judge@v1": "judge",
+        "judge@v2": "judge",
+        "summarise@v1": "summarise",
+        "summarise@v2": "summarise",
+    }
     for ref, digest in read_lock(BUILTIN).items():
         assert load_prompt(ref, BUILTIN).sha256 == digest

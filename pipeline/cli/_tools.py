@@ -12,6 +12,7 @@ from pipeline.cli import cli
 from pipeline.cli._common import (
     _engine_options,
     _open_out,
+    _quiet_option,
     _settings,
     err_console,
 )
@@ -21,7 +22,8 @@ from pipeline.errors import ConfigError
 @cli.command()
 @click.argument("file", type=click.Path(dir_okay=False, allow_dash=True))
 @click.option("--out", type=click.Path(dir_okay=False), help="JSONL output (default: stdout).")
-def score(file: str, out: str | None) -> None:
+@_quiet_option
+def score(file: str, out: str | None, quiet: bool) -> None:
     """Score JSONL lines holding `source` and `summary` for faithfulness (offline)."""
     from pipeline.faithfulness import score_jsonl
 
@@ -36,7 +38,8 @@ def score(file: str, out: str | None) -> None:
             inp.close()
         if stream is not sys.stdout:
             stream.close()
-    err_console.print(f"scored {ok} line(s); {bad} line(s) could not be scored", markup=False)
+    if not quiet:
+        err_console.print(f"scored {ok} line(s); {bad} line(s) could not be scored", markup=False)
     sys.exit(0 if bad == 0 else 1)
 
 
@@ -56,7 +59,10 @@ def score(file: str, out: str | None) -> None:
     type=click.Path(dir_okay=False),
     help="Record every HTTP exchange into this cassette (scrubbed of secrets).",
 )
-def judge(file: str, prompt_ref: str, out: str | None, record: str | None, **kw: Any) -> None:
+@_quiet_option
+def judge(
+    file: str, prompt_ref: str, out: str | None, record: str | None, quiet: bool, **kw: Any
+) -> None:
     """Score summaries with an LLM judge (G-Eval criteria) through the pipeline.
 
     FILE holds JSONL lines with `source` (article text) and `summary` (text or object); each
@@ -87,17 +93,132 @@ def judge(file: str, prompt_ref: str, out: str | None, record: str | None, **kw:
             inp.close()
         if stream is not sys.stdout:
             stream.close()
-    err_console.print(f"judged {ok} line(s); {bad} failed", markup=False)
+    if not quiet:
+        err_console.print(f"judged {ok} line(s); {bad} failed", markup=False)
     sys.exit(0 if bad == 0 else 1)
 
 
-@cli.command(context_settings={"ignore_unknown_options": True, "help_option_names": []})
-@click.argument("args", nargs=-1, type=click.UNPROCESSED)
-def serve(args: tuple[str, ...]) -> None:
-    """Serve the built-in model as an OpenAI-compatible endpoint on 127.0.0.1 (with faults).
+def _fault_kinds(ctx: click.Context, param: click.Parameter, value: tuple[str, ...]) -> Any:
+    from pipeline.server import FAULT_KINDS
 
-    All options go to the server; see `summarise serve --help`.
+    pairs = (
+        [pair for item in value for pair in item.split(",")]
+        if param.name == "fault_rate"
+        else value
+    )
+    for pair in pairs:
+        kind, _, rate = pair.partition("=") if param.name == "fault_rate" else (pair, "", "")
+        if kind.strip() not in FAULT_KINDS:
+            raise click.BadParameter(
+                f"unknown fault kind {kind.strip()!r}; kinds: {', '.join(FAULT_KINDS)}"
+            )
+        if param.name == "fault_rate":
+            try:
+                ok = 0.0 <= float(rate) <= 1.0
+            except ValueError:
+                ok = False
+            if not ok:
+                raise click.BadParameter(f"{pair!r}: give KIND=P with P between 0 and 1")
+    return value
+
+
+@cli.command()
+@click.option("--host", default="127.0.0.1", show_default=True, help="Bind address.")
+@click.option(
+    "--port",
+    type=click.IntRange(0, 65535),
+    default=8765,
+    show_default=True,
+    help="Port; 0 picks a free one.",
+)
+@click.option("--rpm", type=click.IntRange(min=1), help="Requests per minute limit.")
+@click.option("--tpm", type=click.IntRange(min=1), help="Tokens per minute limit.")
+@click.option(
+    "--burst-window",
+    type=click.FloatRange(min=0, min_open=True),
+    default=60.0,
+    show_default=True,
+    help="Seconds of limit per burst.",
+)
+@click.option(
+    "--latency",
+    type=click.FloatRange(min=0),
+    default=0.0,
+    show_default=True,
+    help="Seconds added to each answer.",
+)
+@click.option(
+    "--jitter",
+    type=click.FloatRange(min=0),
+    default=0.0,
+    show_default=True,
+    help="Up to this many seconds more.",
+)
+@click.option("--seed", type=int, default=0, show_default=True, help="Seed of faults and jitter.")
+@click.option("--require-api-key", metavar="KEY", help="Answer 401 to any other key.")
+@click.option(
+    "--canary-header",
+    multiple=True,
+    metavar="NAME:VALUE",
+    help="A header to echo back (secret-scrubbing tests); repeatable.",
+)
+@click.option("--reject-json-schema", is_flag=True, help="Answer 400 to json_schema output.")
+@click.option("--reject-json-object", is_flag=True, help="Answer 400 to json_object output.")
+@click.option(
+    "--error-style",
+    type=click.Choice(["openai", "vllm", "ollama"]),
+    default="openai",
+    show_default=True,
+    help="Whose error bodies to imitate.",
+)
+@click.option(
+    "--fault-rate",
+    multiple=True,
+    metavar="KIND=P[,KIND=P]",
+    callback=_fault_kinds,
+    help="Random faults with these probabilities; repeatable.",
+)
+@click.option(
+    "--enqueue",
+    multiple=True,
+    metavar="KIND",
+    callback=_fault_kinds,
+    help="Faults for the next requests, in order; repeatable.",
+)
+@click.option(
+    "--hang",
+    type=click.FloatRange(min=0),
+    default=30.0,
+    show_default=True,
+    help="Seconds a hang or slow fault lasts.",
+)
+@click.option(
+    "--retry-after",
+    type=click.FloatRange(min=0),
+    default=0.1,
+    show_default=True,
+    help="The retry-after of a rate_limit fault.",
+)
+@click.option("--model-name", help="The model name the answers carry.")
+@click.option("--stub", is_flag=True, help="Answer with the stub, not the built-in model.")
+@_quiet_option
+def serve(**kw: Any) -> None:
+    """Serve the built-in model as an OpenAI-compatible endpoint on 127.0.0.1, with rate
+    limits and scriptable faults (for tests and benchmarks; `python -m pipeline.server` is the
+    same server). Point a run at it with `--base-url http://127.0.0.1:8765/v1`.
     """
     from pipeline import server
 
-    sys.exit(server.main(list(args)))
+    argv: list[str] = []
+    for name, value in kw.items():
+        flag = "--" + name.replace("_", "-")
+        if value is None or value is False or value == ():
+            continue
+        if value is True:
+            argv.append(flag)
+        elif isinstance(value, tuple):
+            for v in value:
+                argv += [flag, str(v)]
+        else:
+            argv += [flag, str(value)]
+    sys.exit(server.main(argv))

@@ -162,6 +162,7 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--no-batch-api", action="store_true", help="answer 404 on /v1/files and /v1/batches"
     )
+    p.add_argument("-q", "--quiet", action="store_true", help="no final stats on stderr")
     return p
 
 
@@ -217,5 +218,6 @@ def main(argv: list[str] | None = None) -> int:
     except OSError as e:
         print(f"error: cannot listen on {args.host}:{args.port}: {e}", file=sys.stderr)
         return 2
-    print(json.dumps(stats.snapshot()), file=sys.stderr)
+    if not args.quiet:
+        print(json.dumps(stats.snapshot()), file=sys.stderr)
     return 0
