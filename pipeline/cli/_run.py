@@ -90,7 +90,7 @@ def run(
     if use_batch:
         run_batched(chosen, options, kw, out=out, quiet=quiet, no_wait=no_wait)
         return
-    stream = _open_out(out)
+    stream = _open_out(out, inputs=chosen)
     try:
         display = RunDisplay(
             f"{prompt.ref} · {endpoint.model}", quiet=quiet, paths=chosen, out=stream
@@ -98,7 +98,10 @@ def run(
         emit = display.wrap(runner.write_records(stream))
         with display:
             summary = runner.run(
-                iter_articles(chosen), options, on_record=emit, on_event=display.event
+                iter_articles(chosen, exclude=[out] if out and out != "-" else []),
+                options,
+                on_record=emit,
+                on_event=display.event,
             )
     finally:
         if stream is not sys.stdout:
