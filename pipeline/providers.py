@@ -156,6 +156,7 @@ class RequestShape:
 
     renames: dict[str, str] = field(default_factory=dict)
     drops: set[str] = field(default_factory=set)
+    thinks: bool = False  # an answer reported reasoning tokens
 
     @classmethod
     def for_model(cls, model: str) -> RequestShape:
@@ -197,8 +198,9 @@ class RequestShape:
 
     @property
     def reasoning(self) -> bool:
-        """The model takes ``max_completion_tokens``: treat it as a reasoning model."""
-        return self.renames.get("max_tokens") == "max_completion_tokens"
+        """A model that reasons: it takes ``max_completion_tokens`` (known or learnt), or an
+        answer reported reasoning tokens. Its output budget gets room to think."""
+        return self.thinks or self.renames.get("max_tokens") == "max_completion_tokens"
 
 
 def output_budget(requested: int, *, reasoning: bool) -> int:

@@ -11,7 +11,7 @@ import asyncio
 import contextlib
 import sqlite3
 import time
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import AsyncIterable, Callable, Iterable, Iterator
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
@@ -135,7 +135,7 @@ def _begin(options: RunOptions, st: Store, command: str) -> _Run:
 
 async def _drive(
     r: _Run,
-    items: Iterable[Item],
+    items: Iterable[Item] | AsyncIterable[Item],
     st: Store,
     on_record: Callable[[Record], None] | None,
     on_event: EventSink | None = None,
@@ -202,7 +202,7 @@ def store_error(st: Store, exc: sqlite3.Error) -> StoreError:
 
 
 def run(
-    items: Iterable[Item],
+    items: Iterable[Item] | AsyncIterable[Item],
     options: RunOptions,
     *,
     on_record: Callable[[Record], None] | None = None,

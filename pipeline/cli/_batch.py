@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -28,6 +28,7 @@ if TYPE_CHECKING:  # the rest is imported where it is used: `summarise --help` s
     from rich.table import Table
 
     from pipeline import runner
+    from pipeline.articles import Article, BadInput
     from pipeline.batch import BatchEvent, BatchSettings
     from pipeline.records import Record
 
@@ -174,6 +175,11 @@ def collect_command(kw: dict[str, Any], out: str | None) -> str:
     return " ".join(parts)
 
 
+def _own(out: str | None) -> list[str]:
+    """The run's own --out, which a folder walk must not read back as an input."""
+    return [out] if out and out != "-" else []
+
+
 def run_batched(
     chosen: list[str],
     options: runner.RunOptions,
@@ -182,8 +188,9 @@ def run_batched(
     out: str | None,
     quiet: bool,
     no_wait: bool,
+    items: Iterable[Article | BadInput] | None = None,
 ) -> None:
-    """The body of ``summarise run --batch``."""
+    """The body of ``summarise run --batch`` (``items``: the inputs read, else ``chosen``'s)."""
     from pipeline import batch as batchmode
     from pipeline import runner
     from pipeline.articles import iter_articles
@@ -200,7 +207,7 @@ def run_batched(
     try:
         with BatchProgress(err_console, quiet=quiet) as progress:
             result = batchmode.run(
-                iter_articles(chosen, exclude=[out] if out and out != "-" else []),
+                iter_articles(chosen, exclude=_own(out)) if items is None else items,
                 options,
                 settings,
                 on_record=emit,

@@ -9,6 +9,7 @@ the SDK and the rest are imported inside the commands that use them.
 from __future__ import annotations
 
 import os
+import re
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -156,10 +157,15 @@ def _settings(kw: dict[str, Any]) -> RunSettings:
     )
 
 
-def _check_paths(paths: tuple[str, ...]) -> list[str]:
-    chosen = list(paths) or ["seeds"]
+_URL = re.compile(r"https?://[^\s/?#]+", re.IGNORECASE)  # as pipeline.web.is_url, unimported
+
+
+def _check_paths(paths: tuple[str, ...], *, default: bool = True) -> list[str]:
+    """The paths as given (``seeds`` when none and ``default``); an http(s) URL is fetched,
+    not opened, so it is not checked here."""
+    chosen = list(paths) or (["seeds"] if default else [])
     for p in chosen:
-        if p != "-" and not Path(p).exists():
+        if p != "-" and not _URL.match(p.strip()) and not Path(p).exists():
             hint = " (the default is seeds/ in the project folder)" if not paths else ""
             raise ConfigError(f"no such file or folder: {p}{hint}")
     return chosen

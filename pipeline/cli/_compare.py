@@ -86,8 +86,9 @@ def compare(
 
     from pipeline import compare as cmp
     from pipeline import prompts, report, runner
-    from pipeline.articles import BadInput, iter_articles
+    from pipeline.articles import BadInput
     from pipeline.prices import load_prices
+    from pipeline.web import WebSource
 
     refs = [a for a in args if _VERSION_ARG.match(a)]
     paths = tuple(a for a in args if not _VERSION_ARG.match(a))
@@ -111,7 +112,8 @@ def compare(
 
         refuse_out_over_inputs(out, chosen)
         OutFile(out).check()  # a read-only or impossible --out fails now, not after the run
-    items = list(iter_articles(chosen, exclude=[out] if out and out != "-" else []))
+    # URLs of pages and feeds too; the report's own --out is never read as an input
+    items = list(WebSource(chosen, db=kw["db"], exclude=[out] if out and out != "-" else []))
     if not items:
         raise ConfigError(f"no articles found in {' '.join(chosen)}")
     options = runner.RunOptions(
