@@ -366,3 +366,25 @@ def test_articles_waiting_on_another_endpoints_batch_name_that_endpoint() -> Non
     assert sub.exit_code == 0
     assert other.exit_code == 2 and f"pass --base-url {a.base_url}" in other.stderr
     assert done.exit_code == 0 and len(records(done.stdout)) == 21
+
+
+def test_no_key_reaches_a_record_or_the_store_when_a_row_echoes_it(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from pipeline.cassettes import find_secrets
+    from pipeline.server import Fault
+
+    canary = "sk-proj-CANARYcanary0123456789abcdefABCDEF"
+    monkeypatch.setenv("OPENAI_API_KEY", canary)
+    texts = sorted(SEEDS.glob("*.txt"))
+    marker = texts[2].read_text(encoding="utf-8").split("\n")[-2][:40]
+    with batch_server() as srv:
+        # a row whose 401 quotes the key whole (worse than OpenAI, which masks it)
+        srv.add_rule(marker, Fault("unauthorized", message=f"Incorrect API key: {canary}"))
+        result = invoke(*run_args(srv))
+    failed = [r for r in records(result.stdout) if r["status"] == "failed"]
+    assert len(failed) == 1 and failed[0]["error"]["kind"] == "auth"
+    assert "Incorrect API key: " in failed[0]["error"]["message"]
+    assert find_secrets(result.stdout + result.stderr) == []
+    db = (Path(os.environ["SUMMARISE_HOME"]) / "summarise.db").read_bytes()
+    assert b"CANARY" not in db and not find_secrets(db.decode("utf-8", "replace"))

@@ -19,6 +19,7 @@ from pipeline.cli._common import (
     _summary_table,
     err_console,
 )
+from pipeline.cli._signals import interrupted
 from pipeline.errors import ConfigError
 
 if TYPE_CHECKING:  # the rest is imported where it is used: `summarise --help` starts fast
@@ -174,6 +175,11 @@ def collect_command(kw: dict[str, Any], out: str | None) -> str:
     return " ".join(parts)
 
 
+def _own(out: str | None) -> list[str]:
+    """The run's own --out, which a folder walk must not read back as an input."""
+    return [out] if out and out != "-" else []
+
+
 def run_batched(
     chosen: list[str],
     options: runner.RunOptions,
@@ -191,7 +197,7 @@ def run_batched(
 
     prompt, endpoint = runner.prepare(options)
     settings = batch_settings(kw, wait=not no_wait)
-    stream = _open_out(out) if not no_wait else None
+    stream = _open_out(out, inputs=chosen) if not no_wait else None
     write = runner.write_records(stream) if stream is not None else None
 
     def emit(record: Record) -> None:
@@ -201,15 +207,16 @@ def run_batched(
     try:
         with BatchProgress(err_console, quiet=quiet) as progress:
             result = batchmode.run(
-                iter_articles(chosen) if items is None else items,
+                iter_articles(chosen, exclude=_own(out)) if items is None else items,
                 options,
                 settings,
                 on_record=emit,
                 on_event=progress,
             )
     except KeyboardInterrupt:
-        err_console.print(f"summarise: {INTERRUPTED}", markup=False, soft_wrap=True)
-        sys.exit(130)
+        message, code = interrupted((), INTERRUPTED.removeprefix("interrupted: "))
+        err_console.print(f"summarise: {message}", markup=False, soft_wrap=True)
+        sys.exit(code)
     finally:
         if stream is not None and stream is not sys.stdout:
             stream.close()
@@ -389,8 +396,9 @@ def collect_command_(batch_id: str | None, out: str | None, quiet: bool, **kw: A
                 _options(kw), batch_id, batch_settings(kw), on_record=write, on_event=progress
             )
     except KeyboardInterrupt:
-        err_console.print(f"summarise: {INTERRUPTED}", markup=False, soft_wrap=True)
-        sys.exit(130)
+        message, code = interrupted((), INTERRUPTED.removeprefix("interrupted: "))
+        err_console.print(f"summarise: {message}", markup=False, soft_wrap=True)
+        sys.exit(code)
     finally:
         if stream is not sys.stdout:
             stream.close()
@@ -419,5 +427,6 @@ def compare_batched(
                 refs, items, options, batch_settings(kw), on_done=on_done, on_event=progress
             )
     except KeyboardInterrupt:
-        err_console.print(f"summarise: {INTERRUPTED}", markup=False, soft_wrap=True)
-        sys.exit(130)
+        message, code = interrupted((), INTERRUPTED.removeprefix("interrupted: "))
+        err_console.print(f"summarise: {message}", markup=False, soft_wrap=True)
+        sys.exit(code)

@@ -70,7 +70,8 @@ def run(
     from pipeline import runner
 
     chosen = _check_paths(paths, default=not kw["urls"])
-    source = web_source(chosen, kw)
+    # the run's own --out is never read back as an input, even inside an input folder
+    source = web_source(chosen, kw, exclude=[out] if out and out != "-" else [])
     options = runner.RunOptions(
         prompt=prompt_ref,
         model=kw["model"],
@@ -93,7 +94,7 @@ def run(
     if use_batch:
         run_batched(chosen, options, kw, out=out, quiet=quiet, no_wait=no_wait, items=source)
         return
-    stream = _open_out(out)
+    stream = _open_out(out, inputs=chosen)
     try:
         display = RunDisplay(
             f"{prompt.ref} · {endpoint.model}", quiet=quiet, paths=chosen, out=stream

@@ -30,7 +30,7 @@ def score(file: str, out: str | None, quiet: bool) -> None:
     if file != "-" and not Path(file).is_file():
         raise ConfigError(f"no such file: {file}")
     inp = sys.stdin if file == "-" else open(file, encoding="utf-8", errors="replace")  # noqa: SIM115
-    stream = _open_out(out)
+    stream = _open_out(out, inputs=[file])
     try:
         ok, bad = score_jsonl(inp, stream)
     finally:
@@ -85,7 +85,7 @@ def judge(
         settings=_settings(kw),
     )
     inp = sys.stdin if file == "-" else open(file, encoding="utf-8", errors="replace")  # noqa: SIM115
-    stream = _open_out(out)
+    stream = _open_out(out, inputs=[file])
     try:
         ok, bad = judge_jsonl(inp, stream, options)
     finally:

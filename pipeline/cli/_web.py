@@ -3,7 +3,7 @@ item source they make: paths and URLs to articles (:class:`pipeline.web.WebSourc
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
@@ -42,9 +42,9 @@ def web_options(fn: F) -> F:
     return fn
 
 
-def web_source(paths: list[str], kw: dict[str, Any]) -> WebSource:
+def web_source(paths: list[str], kw: dict[str, Any], *, exclude: Sequence[str] = ()) -> WebSource:
     """Every input, in order: PATHS (files, folders, stdin, URLs), then each ``--urls`` file."""
     from pipeline.web import WebOptions, WebSource
 
     options = WebOptions(per_host=kw["per_host"], limit=kw["limit"])
-    return WebSource(paths, options=options, db=kw["db"], url_files=kw["urls"])
+    return WebSource(paths, options=options, db=kw["db"], url_files=kw["urls"], exclude=exclude)
