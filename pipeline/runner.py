@@ -256,7 +256,8 @@ def run_versions(
                     timings[ref].append(_origin_timing(store, begun[ref], record))
                 else:
                     warm = asked < concurrency
-                    asked += 1
+                    if (record.error or {}).get("kind") != "bad_input":
+                        asked += 1
                     timings[ref].append(Timing(concurrency, endpoint, _day(record), warm))
                 if on_record:
                     on_record(ref, record)
@@ -304,9 +305,9 @@ def _origin_timing(store: Store, r: _Run, record: Record) -> Timing:
     origin = store.origin_run(key, record.created_at)
     if origin is None:
         return Timing(day=_day(record))
-    return Timing(
-        concurrency=origin.get("concurrency"), endpoint=origin.get("endpoint"), day=_day(record)
-    )
+    concurrency = origin.get("concurrency")
+    warm = isinstance(concurrency, int) and origin["asked_before"] < concurrency
+    return Timing(concurrency, origin.get("endpoint"), _day(record), warmup=warm)
 
 
 def _to_ask(items: list[Item], begun: dict[str, _Run], store: Store, force: bool) -> list[set[str]]:

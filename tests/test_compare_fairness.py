@@ -99,6 +99,25 @@ def test_the_gate_gives_up_on_a_partner_that_never_comes() -> None:
     asyncio.run(gate.turn(1, "a0"))  # the late one does not wait at all
 
 
+def test_reused_results_keep_their_warm_up_out(tmp_path: Path) -> None:
+    seeds = [str(p) for p in sorted(SEEDS.iterdir())[:7]]
+    args = ["compare", "summarise@v1", "summarise@v2", *seeds, "--format", "json", "-q"]
+    args += ["--concurrency", "2"]
+    first = CliRunner().invoke(cli, args)
+    again = CliRunner().invoke(cli, args)  # every record from the store now
+    assert first.exit_code == again.exit_code == 0, again.output
+
+    def latency(out: str) -> dict[str, Any]:
+        data = json.loads(out)
+        assert data["versions"][0]["cached"] in (0, 7)
+        return next(m for m in data["diffs"][0]["metrics"] if m["metric"] == "latency_ms")
+
+    a, b = latency(first.stdout), latency(again.stdout)
+    assert json.loads(again.stdout)["versions"][0]["cached"] == 7
+    assert (a["n"], a["excluded"]) == (b["n"], b["excluded"]) == (5, 2)
+    assert (a["diff"], a["verdict"]) == (b["diff"], b["verdict"])
+
+
 def test_warm_up_is_left_out_of_latency() -> None:
     a = [record(i, "v1", latency_ms=900 if i == 0 else 100) for i in range(6)]
     b = [record(i, "v2", latency_ms=100) for i in range(6)]
