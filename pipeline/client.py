@@ -29,6 +29,7 @@ from openai import AsyncAzureOpenAI, AsyncOpenAI
 
 from pipeline import builtin
 from pipeline.errors import ConfigError
+from pipeline.transport import MAX_RESPONSE_BYTES, GuardedTransport
 
 DEFAULT_REMOTE_MODEL = "gpt-4o-mini"
 PLACEHOLDER_KEY = "sk-placeholder-not-a-key"  # handed to the SDK when no key is needed
@@ -165,49 +166,83 @@ def _refuse(request: httpx2.Request) -> httpx2.Response:
     raise ReplayFellThrough(f"{request.method} {request.url.path}")
 
 
+def _guarded_http(
+    endpoint: Endpoint,
+    transport: httpx2.AsyncBaseTransport | None,
+    max_response_bytes: int,
+    **kw: object,
+) -> httpx2.AsyncClient:
+    """An httpx client whose every transport (proxy mounts from the environment included)
+    enforces ``endpoint.timeout`` as a whole-request deadline and caps response bodies."""
+    timeout = httpx2.Timeout(endpoint.timeout, connect=min(10.0, endpoint.timeout))
+    http = httpx2.AsyncClient(transport=transport, timeout=timeout, **kw)  # type: ignore[arg-type]
+
+    def guard(inner: httpx2.AsyncBaseTransport) -> GuardedTransport:
+        if isinstance(inner, GuardedTransport):
+            return inner
+        return GuardedTransport(inner, timeout=endpoint.timeout, max_body_bytes=max_response_bytes)
+
+    # httpx offers no public hook for this: wrap the transport it chose and every mount
+    # (tests/test_timeouts.py checks that each one is guarded, so an httpx change shows)
+    http._transport = guard(http._transport)
+    http._mounts = {k: None if v is None else guard(v) for k, v in http._mounts.items()}
+    return http
+
+
 def make_client(
     endpoint: Endpoint,
     *,
     transport: httpx2.AsyncBaseTransport | None = None,
     max_connections: int = 100,
+    max_response_bytes: int = MAX_RESPONSE_BYTES,
 ) -> AsyncOpenAI:
-    """An ``AsyncOpenAI`` client for ``endpoint`` with the SDK's retries off."""
+    """An ``AsyncOpenAI`` client for ``endpoint`` with the SDK's retries off.
+
+    Every request has ``endpoint.timeout`` as its whole-request deadline and a response body
+    capped at ``max_response_bytes`` (:mod:`pipeline.transport`). The timeout is also given
+    to the SDK explicitly: it replaces a client timeout equal to httpx's default (5 s) with
+    its own 600 s.
+    """
     limits = httpx2.Limits(
         max_connections=max_connections, max_keepalive_connections=max_connections
     )
     timeout = httpx2.Timeout(endpoint.timeout, connect=min(10.0, endpoint.timeout))
     if endpoint.replay:
-        http = httpx2.AsyncClient(transport=httpx2.MockTransport(_refuse), timeout=timeout)
+        http = _guarded_http(endpoint, httpx2.MockTransport(_refuse), max_response_bytes)
         return AsyncOpenAI(
             api_key=PLACEHOLDER_KEY,
             base_url=endpoint.base_url or "https://api.openai.com/v1",
             organization=None,
             project=None,
             max_retries=0,
+            timeout=timeout,
             http_client=http,
         )
     if endpoint.is_builtin:
-        http = httpx2.AsyncClient(transport=transport or builtin.transport(), timeout=timeout)
+        http = _guarded_http(endpoint, transport or builtin.transport(), max_response_bytes)
         return AsyncOpenAI(
             api_key=PLACEHOLDER_KEY,
             base_url=builtin.BASE_URL,
             organization=None,
             project=None,
             max_retries=0,
+            timeout=timeout,
             http_client=http,
         )
-    http = httpx2.AsyncClient(transport=transport, limits=limits, timeout=timeout)
+    http = _guarded_http(endpoint, transport, max_response_bytes, limits=limits)
     if endpoint.azure_endpoint:
         return AsyncAzureOpenAI(
             azure_endpoint=endpoint.azure_endpoint,
             api_version=endpoint.api_version,
             api_key=endpoint.api_key or PLACEHOLDER_KEY,
             max_retries=0,
+            timeout=timeout,
             http_client=http,
         )
     return AsyncOpenAI(
         api_key=endpoint.api_key or PLACEHOLDER_KEY,
         base_url=endpoint.base_url,
         max_retries=0,
+        timeout=timeout,
         http_client=http,
     )

@@ -32,6 +32,7 @@ from tenacity.wait import wait_base
 from pipeline import providers
 from pipeline.client import ReplayFellThrough
 from pipeline.providers import LONGEST_WAIT_S, Adaptation, ErrorFields
+from pipeline.transport import DeadlineExceeded, ResponseTooLarge
 
 #: the longest single wait between attempts; longer asks stop the run (see the docstring)
 MAX_WAIT_S = LONGEST_WAIT_S
@@ -91,7 +92,13 @@ def classify(
             or type(e).__name__ == "CannotOverwriteExistingCassetteException"
         ):
             return Failure("http_error", f"no recording for {e}", retryable=False, replay_miss=True)
+    for e in _chain(exc):
+        if isinstance(e, ResponseTooLarge):
+            return Failure("http_error", f"{url}: {e}", retryable=False)
     if isinstance(exc, openai.APITimeoutError):
+        late = next((e for e in _chain(exc) if isinstance(e, DeadlineExceeded)), None)
+        if late is not None:
+            return Failure("timeout", f"request to {url}: {late}", retryable=True)
         if _connect_failure(exc):
             return Failure(
                 "timeout",
@@ -145,12 +152,19 @@ def _classify_status(
     head = f"HTTP {status}: {where}{message}"
     low = f.words()
     retry_after = providers.server_wait(headers, message)
+    if retry_after is None:
+        retry_after = f.retry_delay
     if status in (401, 403) and not in_body:
         rule = providers.classify_error(status, f)
         if rule is None or rule.name not in ("billing", "content_filter"):
             fix = "check OPENAI_API_KEY" if status == 401 else "check the key's permissions"
             return Failure("auth", f"HTTP {status}: {message} ({fix})", False, True, status)
     rule = providers.classify_error(status, f)
+    short_wait = retry_after is not None and retry_after <= LONGEST_WAIT_S
+    explicit = {f.code, f.type} & {"insufficient_quota", "billing_hard_limit_reached"}
+    refills = status == 429 and short_wait and not explicit
+    if rule is not None and rule.name == "billing" and refills:
+        rule = None  # a quota that refills in a moment (Google's "exceeded your current quota")
     if rule is not None and rule.name in ("billing", "payment"):
         return Failure(rule.kind, f"{head} ({rule.fix})", False, True, status)
     if status == 429 and retry_after is None and "request too large" in low:

@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import sqlite3
 import time
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import AsyncIterable, Callable, Iterable, Iterator
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
@@ -27,7 +28,7 @@ from pipeline.engine import (
     cache_key,
     run_live,
 )
-from pipeline.errors import ConfigError
+from pipeline.errors import ConfigError, StoreError
 from pipeline.prompts import Prompt, check_command, load_prompt
 from pipeline.records import Record
 from pipeline.schemas import load_schema
@@ -134,7 +135,7 @@ def _begin(options: RunOptions, st: Store, command: str) -> _Run:
 
 async def _drive(
     r: _Run,
-    items: Iterable[Item],
+    items: Iterable[Item] | AsyncIterable[Item],
     st: Store,
     on_record: Callable[[Record], None] | None,
     on_event: EventSink | None = None,
@@ -154,14 +155,57 @@ async def _drive(
         r.summary.stopped = summariser.stop_reason.message
 
 
-def _finish(r: _Run, st: Store) -> None:
+def _finish(r: _Run, st: Store, status: str = "finished") -> None:
     s = r.summary
     s.seconds = time.perf_counter() - r.started
-    st.finish_run(s.run_id, n_articles=s.n, n_ok=s.ok, n_failed=s.failed, n_cached=s.cached)
+    if status == "finished" and s.stopped:
+        status = "stopped"
+    try:
+        st.finish_run(
+            s.run_id,
+            n_articles=s.n,
+            n_ok=s.ok,
+            n_failed=s.failed,
+            n_cached=s.cached,
+            status=status,
+        )
+    except sqlite3.Error:
+        if status == "finished":
+            raise
+        # the run is already ending on an error of its own (a full disk, say): that one is
+        # reported; this row then stays unfinished, which is what it is
+
+
+def store_error(st: Store, exc: sqlite3.Error) -> StoreError:
+    """A one-line StoreError naming the store's path and SQLite's own first complaint (a
+    failed ROLLBACK after a full disk hides the cause in its context)."""
+    first: BaseException = exc
+    seen: BaseException | None = exc
+    while seen is not None:
+        if isinstance(seen, sqlite3.Error):
+            first = seen
+        seen = seen.__context__
+    cause = str(first) or type(first).__name__
+    low = cause.lower()
+    if "full" in low:
+        fix = "free some space on its disk, or point --db at another disk"
+    elif "malformed" in low or "not a database" in low or "corrupt" in low:
+        fix = (
+            "the file is damaged: move it aside (keep it for `sqlite3 .recover`) and run the "
+            "same command to start a new store, or point --db at another file"
+        )
+    elif "readonly" in low or "read-only" in low:
+        fix = "make it writable, or point --db at another file"
+    else:
+        fix = "check the file and its disk, or point --db at another file"
+    return StoreError(
+        f"the store {st.path} cannot be used: {cause}; {fix} (every record before this "
+        "point was written)"
+    )
 
 
 def run(
-    items: Iterable[Item],
+    items: Iterable[Item] | AsyncIterable[Item],
     options: RunOptions,
     *,
     on_record: Callable[[Record], None] | None = None,
@@ -175,11 +219,17 @@ def run(
     st = store or Store(options.db)
     try:
         r = _begin(options, st, command)
+        status = "interrupted"  # unless the run ends normally
         try:
             with cassette_context(options):
                 asyncio.run(_drive(r, items, st, on_record, on_event))
+            status = "finished"
+        except sqlite3.Error as exc:
+            raise store_error(st, exc) from exc
         finally:
-            _finish(r, st)
+            _finish(r, st, status)
+    except sqlite3.Error as exc:
+        raise store_error(st, exc) from exc
     finally:
         if own_store:
             st.close()

@@ -33,6 +33,7 @@ class BadInput:
     source: str
     message: str
     kind: str = "bad_input"
+    url: str | None = None  # the address, for an input from the web
 
 
 Item = Article | BadInput

@@ -111,8 +111,9 @@ def _site_name(value: str | None, title: str | None, url: str | None) -> str | N
         return None
     if title and _key(value) == _key(title):
         return None
-    host = (urlsplit(url or "").hostname or "").removeprefix("www.")
-    if host and value.lower().removeprefix("www.") == host:
+    parts = urlsplit(url or "")
+    hosts = {(parts.hostname or "").removeprefix("www."), parts.netloc.lower().removeprefix("www.")}
+    if value.lower().removeprefix("www.") in hosts - {""}:
         return None
     return value
 
@@ -135,14 +136,15 @@ def _trafilatura(tree: Any, url: str | None, *, search_date: bool) -> Any:
         return None
 
 
-def extract_page(html: str, *, url: str | None = None) -> Page:
-    """The main text and metadata of a decoded page (see the module docstring)."""
+def extract_page(html: str, *, url: str | None = None, date: str | None = None) -> Page:
+    """The main text and metadata of a decoded page (see the module docstring); ``date`` is
+    one the caller knows (a feed entry's), taken when the page declares none of its own."""
     from trafilatura.utils import load_html
     from trafilatura.xml import xmltotxt
 
     tree = load_html(html)
     meta = page_meta(tree, url) if tree is not None else None
-    search_date = meta is None or meta.published is None
+    search_date = (meta is None or meta.published is None) and date is None
     doc = _trafilatura(tree, url, search_date=search_date) if tree is not None else None
     text = ""
     if doc is not None and doc.body is not None:
@@ -154,13 +156,15 @@ def extract_page(html: str, *, url: str | None = None) -> Page:
     fallback = None
     if not text.strip():
         fallback = read_simple_html(html)
-        if fallback.text.strip():
+        if fallback.text.strip() and not _only_links(tree, fallback.text):
             text, extractor = fallback.text, "fallback"
             title = title or fallback.title
     if extractor == "trafilatura":
         lines = _drop_about_author(_drop_headline(text.split("\n"), title))
         text = "\n\n".join(lines)
-    published = (meta.published if meta else None) or (doc.date if doc is not None else None)
+    published = (
+        (meta.published if meta else None) or date or (doc.date if doc is not None else None)
+    )
     author = (doc.author if doc is not None else None) or (meta.author if meta else None)
     canonical = (meta.canonical if meta else None) or (doc.url if doc is not None else None)
     site = (meta.site_name if meta else None) or _site_name(
@@ -181,17 +185,23 @@ def extract_page(html: str, *, url: str | None = None) -> Page:
 
 
 def html_article(
-    source: str, raw: bytes, *, url: str | None = None, charset: str | None = None
+    source: str,
+    raw: bytes,
+    *,
+    url: str | None = None,
+    charset: str | None = None,
+    date: str | None = None,
 ) -> Item:
     """One HTML page's bytes to its Article (or a BadInput); ``url`` is the address it came
-    from (a base for relative links), ``charset`` the one its HTTP header declared."""
+    from (a base for relative links), ``charset`` the one its HTTP header declared, ``date``
+    one the caller knows (used when the page declares no date of its own)."""
     try:
         html = decode_html(raw, charset)
     except _Undecodable as e:
         return _bad(source, raw, e.problem)
     if not html.strip():
         return _bad(source, raw, "the page is empty; check the address or the file")
-    page = extract_page(html, url=url)
+    page = extract_page(html, url=url, date=date)
     if not normalise_text(page.text):
         return _bad(
             source,

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -19,6 +19,7 @@ from pipeline.cli._common import (
     _summary_table,
     err_console,
 )
+from pipeline.cli._signals import interrupted
 from pipeline.errors import ConfigError
 
 if TYPE_CHECKING:  # the rest is imported where it is used: `summarise --help` starts fast
@@ -27,6 +28,7 @@ if TYPE_CHECKING:  # the rest is imported where it is used: `summarise --help` s
     from rich.table import Table
 
     from pipeline import runner
+    from pipeline.articles import Article, BadInput
     from pipeline.batch import BatchEvent, BatchSettings
     from pipeline.records import Record
 
@@ -173,6 +175,11 @@ def collect_command(kw: dict[str, Any], out: str | None) -> str:
     return " ".join(parts)
 
 
+def _own(out: str | None) -> list[str]:
+    """The run's own --out, which a folder walk must not read back as an input."""
+    return [out] if out and out != "-" else []
+
+
 def run_batched(
     chosen: list[str],
     options: runner.RunOptions,
@@ -181,15 +188,16 @@ def run_batched(
     out: str | None,
     quiet: bool,
     no_wait: bool,
+    items: Iterable[Article | BadInput] | None = None,
 ) -> None:
-    """The body of ``summarise run --batch``."""
+    """The body of ``summarise run --batch`` (``items``: the inputs read, else ``chosen``'s)."""
     from pipeline import batch as batchmode
     from pipeline import runner
     from pipeline.articles import iter_articles
 
     prompt, endpoint = runner.prepare(options)
     settings = batch_settings(kw, wait=not no_wait)
-    stream = _open_out(out) if not no_wait else None
+    stream = _open_out(out, inputs=chosen) if not no_wait else None
     write = runner.write_records(stream) if stream is not None else None
 
     def emit(record: Record) -> None:
@@ -199,11 +207,16 @@ def run_batched(
     try:
         with BatchProgress(err_console, quiet=quiet) as progress:
             result = batchmode.run(
-                iter_articles(chosen), options, settings, on_record=emit, on_event=progress
+                iter_articles(chosen, exclude=_own(out)) if items is None else items,
+                options,
+                settings,
+                on_record=emit,
+                on_event=progress,
             )
     except KeyboardInterrupt:
-        err_console.print(f"summarise: {INTERRUPTED}", markup=False, soft_wrap=True)
-        sys.exit(130)
+        message, code = interrupted((), INTERRUPTED.removeprefix("interrupted: "))
+        err_console.print(f"summarise: {message}", markup=False, soft_wrap=True)
+        sys.exit(code)
     finally:
         if stream is not None and stream is not sys.stdout:
             stream.close()
@@ -383,8 +396,9 @@ def collect_command_(batch_id: str | None, out: str | None, quiet: bool, **kw: A
                 _options(kw), batch_id, batch_settings(kw), on_record=write, on_event=progress
             )
     except KeyboardInterrupt:
-        err_console.print(f"summarise: {INTERRUPTED}", markup=False, soft_wrap=True)
-        sys.exit(130)
+        message, code = interrupted((), INTERRUPTED.removeprefix("interrupted: "))
+        err_console.print(f"summarise: {message}", markup=False, soft_wrap=True)
+        sys.exit(code)
     finally:
         if stream is not sys.stdout:
             stream.close()
@@ -413,5 +427,6 @@ def compare_batched(
                 refs, items, options, batch_settings(kw), on_done=on_done, on_event=progress
             )
     except KeyboardInterrupt:
-        err_console.print(f"summarise: {INTERRUPTED}", markup=False, soft_wrap=True)
-        sys.exit(130)
+        message, code = interrupted((), INTERRUPTED.removeprefix("interrupted: "))
+        err_console.print(f"summarise: {message}", markup=False, soft_wrap=True)
+        sys.exit(code)

@@ -9,8 +9,9 @@ the SDK and the rest are imported inside the commands that use them.
 from __future__ import annotations
 
 import os
+import re
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any, TypeVar, cast
 
@@ -64,12 +65,17 @@ def _reader_gone() -> None:
 
 class _Group(click.Group):
     def invoke(self, ctx: click.Context) -> Any:
+        from pipeline.cli._signals import handling_sigterm, interrupted
+
+        # the command's own words, before parsing (click 9 will keep them all in ctx.args)
+        args = [*getattr(ctx, "_protected_args", []), *ctx.args]
         try:
-            return super().invoke(ctx)
+            with handling_sigterm():
+                return super().invoke(ctx)
         except SummariseError as exc:
             _fail(exc.message, exc.exit_code)
         except KeyboardInterrupt:
-            _fail("interrupted: finished articles are stored; run the same command to resume", 130)
+            _fail(*interrupted(args))
         except BrokenPipeError:
             _reader_gone()
         except (click.exceptions.Exit, click.ClickException, SystemExit):
@@ -151,10 +157,15 @@ def _settings(kw: dict[str, Any]) -> RunSettings:
     )
 
 
-def _check_paths(paths: tuple[str, ...]) -> list[str]:
-    chosen = list(paths) or ["seeds"]
+_URL = re.compile(r"https?://[^\s/?#]+", re.IGNORECASE)  # as pipeline.web.is_url, unimported
+
+
+def _check_paths(paths: tuple[str, ...], *, default: bool = True) -> list[str]:
+    """The paths as given (``seeds`` when none and ``default``); an http(s) URL is fetched,
+    not opened, so it is not checked here."""
+    chosen = list(paths) or (["seeds"] if default else [])
     for p in chosen:
-        if p != "-" and not Path(p).exists():
+        if p != "-" and not _URL.match(p.strip()) and not Path(p).exists():
             hint = " (the default is seeds/ in the project folder)" if not paths else ""
             raise ConfigError(f"no such file or folder: {p}{hint}")
     return chosen
@@ -183,11 +194,12 @@ def _summary_table(summary: RunSummary, title: str) -> None:
         err_console.print(f"run stopped: {summary.stopped}", markup=False, soft_wrap=True)
 
 
-def _open_out(out: str | None) -> IO[str]:
-    if out is None or out == "-":
-        return sys.stdout
-    Path(out).parent.mkdir(parents=True, exist_ok=True)
-    return open(out, "w", encoding="utf-8")  # noqa: SIM115 - closed by the caller
+def _open_out(out: str | None, *, inputs: Sequence[str] = ()) -> IO[str]:
+    """stdout, or ``--out`` checked now and written from the first record on (refused when
+    it is one of ``inputs``): see :mod:`pipeline.cli._output`."""
+    from pipeline.cli._output import open_out
+
+    return open_out(out, inputs=inputs)
 
 
 def _progress(enabled: bool) -> Progress | None:

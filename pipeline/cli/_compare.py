@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import re
 import sys
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import click
@@ -87,8 +86,9 @@ def compare(
 
     from pipeline import compare as cmp
     from pipeline import prompts, report, runner
-    from pipeline.articles import BadInput, iter_articles
+    from pipeline.articles import BadInput
     from pipeline.prices import load_prices
+    from pipeline.web import WebSource
 
     refs = [a for a in args if _VERSION_ARG.match(a)]
     paths = tuple(a for a in args if not _VERSION_ARG.match(a))
@@ -107,7 +107,13 @@ def compare(
     price_table = load_prices(prices)
     ref_texts = cmp.load_references(references) if references else None
     chosen = _check_paths(paths)
-    items = list(iter_articles(chosen))
+    if out and out != "-":
+        from pipeline.cli._output import OutFile, refuse_out_over_inputs
+
+        refuse_out_over_inputs(out, chosen)
+        OutFile(out).check()  # a read-only or impossible --out fails now, not after the run
+    # URLs of pages and feeds too; the report's own --out is never read as an input
+    items = list(WebSource(chosen, db=kw["db"], exclude=[out] if out and out != "-" else []))
     if not items:
         raise ConfigError(f"no articles found in {' '.join(chosen)}")
     options = runner.RunOptions(
@@ -164,8 +170,10 @@ def compare(
     else:
         text = report.render(comparison, fmt)
         if out:
-            Path(out).parent.mkdir(parents=True, exist_ok=True)
-            Path(out).write_text(text, encoding="utf-8")
+            from pipeline.cli._output import OutFile
+
+            with OutFile(out) as f:
+                f.write(text)
             if not quiet:
                 err_console.print(f"wrote {out}", markup=False)
         else:

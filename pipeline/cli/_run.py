@@ -19,6 +19,7 @@ from pipeline.cli._common import (
     err_console,
 )
 from pipeline.cli._display import RunDisplay
+from pipeline.cli._web import web_options, web_source
 from pipeline.errors import ConfigError
 
 
@@ -53,6 +54,7 @@ from pipeline.errors import ConfigError
     "writes the records.",
 )
 @batch_options
+@web_options
 def run(
     paths: tuple[str, ...],
     prompt_ref: str,
@@ -63,11 +65,13 @@ def run(
     no_wait: bool,
     **kw: Any,
 ) -> None:
-    """Summarise every article in PATHS (files, folders, JSONL, '-' for stdin; default seeds/)."""
+    """Summarise every article in PATHS: files, folders, JSONL, '-' for stdin, and http(s)
+    URLs of pages or RSS/Atom feeds (default seeds/)."""
     from pipeline import runner
-    from pipeline.articles import iter_articles
 
-    chosen = _check_paths(paths)
+    chosen = _check_paths(paths, default=not kw["urls"])
+    # the run's own --out is never read back as an input, even inside an input folder
+    source = web_source(chosen, kw, exclude=[out] if out and out != "-" else [])
     options = runner.RunOptions(
         prompt=prompt_ref,
         model=kw["model"],
@@ -88,22 +92,20 @@ def run(
             markup=False,
         )
     if use_batch:
-        run_batched(chosen, options, kw, out=out, quiet=quiet, no_wait=no_wait)
+        run_batched(chosen, options, kw, out=out, quiet=quiet, no_wait=no_wait, items=source)
         return
-    stream = _open_out(out)
+    stream = _open_out(out, inputs=chosen)
     try:
         display = RunDisplay(
             f"{prompt.ref} · {endpoint.model}", quiet=quiet, paths=chosen, out=stream
         )
         emit = display.wrap(runner.write_records(stream))
         with display:
-            summary = runner.run(
-                iter_articles(chosen), options, on_record=emit, on_event=display.event
-            )
+            summary = runner.run(source, options, on_record=emit, on_event=display.event)
     finally:
         if stream is not sys.stdout:
             stream.close()
-    if summary.n == 0:
+    if summary.n == 0 and not source.has_urls:  # a feed with nothing in it is not an error
         raise ConfigError(
             f"no articles found in {' '.join(chosen)} "
             "(looked for .txt, .md, .html, .json and .jsonl files)"

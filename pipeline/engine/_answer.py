@@ -77,10 +77,13 @@ def usage_of(body: dict[str, Any]) -> Usage:
         return Usage()
     pd = u.get("prompt_tokens_details")
     cd = u.get("completion_tokens_details")
+    # OpenAI and most servers: ``prompt_tokens_details.cached_tokens``; DeepSeek:
+    # ``prompt_cache_hit_tokens``
+    cached = _int(pd.get("cached_tokens")) if isinstance(pd, dict) else 0
     return Usage(
         _int(u.get("prompt_tokens")),
         _int(u.get("completion_tokens")),
-        _int(pd.get("cached_tokens")) if isinstance(pd, dict) else 0,
+        cached or _int(u.get("prompt_cache_hit_tokens")),
         _int(cd.get("reasoning_tokens")) if isinstance(cd, dict) else 0,
     )
 

@@ -8,7 +8,7 @@ import gc
 import hashlib
 import json
 from collections import deque
-from collections.abc import AsyncIterator, Callable, Iterable, Iterator
+from collections.abc import AsyncIterable, AsyncIterator, Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 
 from pipeline.articles import Article, BadInput
@@ -78,6 +78,7 @@ def _bad_record(item: BadInput, summariser: Summariser) -> Record:
         model=summariser.endpoint.model,
         status="failed",
         error={"kind": item.kind, "message": item.message, "last_output": None},
+        url=item.url,
     )
     return rec
 
@@ -90,7 +91,7 @@ def _as_this_input(hit: Record, item: Article) -> None:
 
 
 async def run_live(
-    items: Iterable[Item],
+    items: Iterable[Item] | AsyncIterable[Item],
     summariser: Summariser,
     store: Store,
     *,
@@ -183,7 +184,7 @@ async def run_live(
         return rec
 
     try:
-        for position, item in enumerate(items):
+        async for position, item in _numbered(items):
             pending.append(asyncio.ensure_future(one(position, item)))
             while len(pending) >= window:
                 yield await pop()
@@ -195,6 +196,18 @@ async def run_live(
         renewing.cancel()
         store.release_leases(holder)
         gc.unfreeze()
+
+
+async def _numbered(items: Iterable[Item] | AsyncIterable[Item]) -> AsyncIterator[tuple[int, Item]]:
+    """``enumerate`` for plain and async inputs (web input is fetched in the run's own loop)."""
+    if isinstance(items, AsyncIterable):
+        position = 0
+        async for item in items:
+            yield position, item
+            position += 1
+    else:
+        for position, item in enumerate(items):
+            yield position, item
 
 
 async def _renew(store: Store, holder: str) -> None:

@@ -180,9 +180,9 @@ class FakeOpenAIServer(_HTTPServer):
             reply = _Reply(action="drop")
             raise
         finally:
-            status = reply.status if reply.action == "send" else None
+            status = reply.status if reply.action in ("send", "drip") else None
             self.stats._end(rec, status)
-        if reply.action == "send":
+        if reply.action in ("send", "drip"):
             reply.headers = {**self._limit_headers(), **reply.headers}
             reply.headers["x-request-id"] = (
                 "req_" + hashlib.md5(f"{self.config.seed}:{rec.index}".encode()).hexdigest()
@@ -273,6 +273,9 @@ class FakeOpenAIServer(_HTTPServer):
             _damage(fault.kind, completion, body)
         if cfg.model_name:
             completion = {**completion, "model": cfg.model_name}
+        if fault is not None and fault.kind == "drip":
+            gap = fault.hang_s if fault.hang_s is not None else 1.0
+            return await self._delayed(_Reply(200, completion, action="drip", hang_s=gap))
         return await self._delayed(_Reply(200, completion))
 
     async def _delayed(self, reply: _Reply) -> _Reply:

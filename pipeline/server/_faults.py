@@ -102,8 +102,12 @@ _CONTENT_FAULTS = (
 )
 # Faults that never answer: "hang" sleeps then closes, "drop" closes at once.
 _SILENT_FAULTS = ("hang", "drop")
-#: Every fault kind; "ok" passes a request through untouched, "slow" answers after ``hang_s``.
-FAULT_KINDS: tuple[str, ...] = ("ok", "slow") + tuple(_ERRORS) + _CONTENT_FAULTS + _SILENT_FAULTS
+#: Every fault kind; "ok" passes a request through untouched, "slow" answers after ``hang_s``,
+#: "drip" sends its answer one byte at a time, ``hang_s`` apart (default 1 s): a per-read
+#: timeout never fires on it, only a whole-request deadline does.
+FAULT_KINDS: tuple[str, ...] = (
+    ("ok", "slow", "drip") + tuple(_ERRORS) + _CONTENT_FAULTS + _SILENT_FAULTS
+)
 
 _DEFAULT: Literal["default"] = "default"
 
@@ -111,7 +115,8 @@ _DEFAULT: Literal["default"] = "default"
 @dataclass(frozen=True)
 class Fault:
     """One injected fault. ``retry_after_s``: "default" takes the config's value (for 429s),
-    None sends no retry-after headers. ``hang_s`` overrides the config for hang/slow."""
+    None sends no retry-after headers. ``hang_s`` overrides the config for hang/slow, and is
+    the gap between bytes for drip."""
 
     kind: str
     retry_after_s: float | None | Literal["default"] = _DEFAULT

@@ -40,7 +40,7 @@ class _Reply:
     status: int = 200
     payload: Any = None
     headers: dict[str, str] = field(default_factory=dict)
-    action: Literal["send", "drop", "hang"] = "send"
+    action: Literal["send", "drop", "hang", "drip"] = "send"
     hang_s: float = 0.0
     raw: bytes | None = None  # a body sent as is (a file's content) instead of ``payload``
     content_type: str = "application/json"
@@ -198,11 +198,22 @@ class _HTTPServer:
             return False
         if reply.action == "drop":
             return False
+        if reply.action == "drip":  # the head at once, then the body a byte at a time
+            data = self._write(writer, reply, False, body=False)
+            for i in range(len(data)):
+                await writer.drain()
+                await asyncio.sleep(reply.hang_s)
+                writer.write(data[i : i + 1])
+            await writer.drain()
+            return False
         self._write(writer, reply, keep_alive)
         await writer.drain()
         return keep_alive and reply.truncate_at is None
 
-    def _write(self, writer: asyncio.StreamWriter, reply: _Reply, keep_alive: bool) -> None:
+    def _write(
+        self, writer: asyncio.StreamWriter, reply: _Reply, keep_alive: bool, *, body: bool = True
+    ) -> bytes:
+        """Write the response (its head only when ``body`` is False); returns the body."""
         data = reply.raw if reply.raw is not None else json.dumps(reply.payload).encode()
         now = int(time.time())
         if self._date[1] != now:
@@ -217,4 +228,5 @@ class _HTTPServer:
         head += [f"{k}: {v}" for k, v in {**self.config.canary_headers, **reply.headers}.items()]
         if reply.truncate_at is not None:  # a body cut short: the client sees the connection end
             data = data[: reply.truncate_at]
-        writer.write(("\r\n".join(head) + "\r\n\r\n").encode("latin-1") + data)
+        writer.write(("\r\n".join(head) + "\r\n\r\n").encode("latin-1") + (data if body else b""))
+        return data

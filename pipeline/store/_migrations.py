@@ -173,3 +173,42 @@ def m003_batches(db: sqlite3.Connection) -> None:
         )
         """,
     )
+
+
+@migration
+def m004_web(db: sqlite3.Connection) -> None:
+    """Web input (:mod:`pipeline.web._state`): conditional-GET state per address, the
+    addresses each article was seen at, and the near-duplicate index (MinHash signatures and
+    their LSH bands)."""
+    _run_script(
+        db,
+        """
+        CREATE TABLE web_http (
+            url TEXT PRIMARY KEY,
+            kind TEXT NOT NULL,
+            version INTEGER NOT NULL,
+            etag TEXT,
+            last_modified TEXT,
+            final_url TEXT,
+            payload BLOB NOT NULL,
+            fetched_at TEXT NOT NULL
+        );
+        CREATE TABLE web_urls (
+            url TEXT NOT NULL,
+            article_id TEXT NOT NULL,
+            first_seen TEXT NOT NULL,
+            PRIMARY KEY (url, article_id)
+        ) WITHOUT ROWID;
+        CREATE TABLE web_minhash (
+            article_id TEXT PRIMARY KEY,
+            signature BLOB NOT NULL,
+            added_at TEXT NOT NULL
+        ) WITHOUT ROWID;
+        CREATE TABLE web_lsh (
+            band INTEGER NOT NULL,
+            bucket INTEGER NOT NULL,
+            article_id TEXT NOT NULL,
+            PRIMARY KEY (band, bucket, article_id)
+        ) WITHOUT ROWID
+        """,
+    )
