@@ -93,53 +93,96 @@ def model_traits(model: str) -> ModelTraits:
 
 @dataclass(frozen=True)
 class Adaptation:
-    """Rename (``to`` set) or drop (``to`` None) one request parameter."""
+    """One change to the request: rename ``param`` (``to`` set), cap its value (``cap`` set),
+    or drop it (neither). ``param`` :data:`SYSTEM_ROLE` means "fold the system message into
+    the first user message" (a model that takes no system role)."""
 
     param: str
     to: str | None = None
+    cap: int | None = None
 
     @property
     def note(self) -> str:
+        if self.param == SYSTEM_ROLE:
+            return (
+                "the server takes no system message: sending the instructions in the user message"
+            )
+        if self.cap is not None:
+            return f"the server takes {self.param} up to {self.cap}: capping it there"
         if self.to:
             return f"the server takes {self.to!r}, not {self.param!r}: sending {self.to}"
         return f"the server does not take {self.param!r}: not sending it"
 
 
+#: the pseudo-parameter of a model that refuses the ``system`` role (OpenAI's o1-mini)
+SYSTEM_ROLE = "system-role"
 _QUOTED = r"['\"`]?([a-z_]+)['\"`]?"
 _USE_INSTEAD = re.compile(r"use\s+" + _QUOTED + r"\s+instead", re.I)
 _UNSUPPORTED = re.compile(
-    r"(?:unsupported|unknown|unrecognized|unexpected|invalid|extra)\s+"
+    r"(?:unsupported|unknown|unrecognized|unexpected|extra)\s+"
     r"(?:parameter|value|argument|field|request argument|keyword argument)s?"
     r"(?:\s+supplied)?\s*[:=]?\s*" + _QUOTED,
     re.I,
 )
 _NOT_SUPPORTED = re.compile(_QUOTED + r"\s+(?:is\s+)?not\s+(?:supported|permitted|allowed)", re.I)
 _ONLY_DEFAULT = re.compile(r"only the default|does not support .* with this model", re.I)
+#: the wording of a server that refuses a parameter outright (not one that objects to its value)
+_REFUSES = re.compile(
+    r"unsupported|not supported|unknown|unrecognized|unexpected|not permitted|not allowed|"
+    r"extra inputs|extra_forbidden|does not support|only the default|no such parameter|"
+    r"use\s+\S+\s+instead",
+    re.I,
+)
+#: "Expected a value <= 16384", "supports at most 4096 completion tokens", "must be <= 8192"
+_AT_MOST = re.compile(
+    r"(?:<=\s*|at most\s+|maximum(?: value)?(?: is| of)?\s+|must be less than or equal to\s+)"
+    r"(\d{2,7})",
+    re.I,
+)
+_SYSTEM = re.compile(
+    r"'?system'?\s.*(?:role|not supported|does not support)|"
+    r"(?:role|messages\[\d+\]\.role).*'system'",
+    re.I,
+)
 
 
 def adaptation_for(message: str, param: Any, request: Mapping[str, Any]) -> Adaptation | None:
     """The change to ``request`` that a 400 with this message and ``param`` asks for, or None.
 
-    Only a parameter the request actually holds is renamed or dropped, and only one this
-    project may do without (:data:`DROPPABLE` and the output budget's name); a 400 about the
-    messages, the model or ``response_format`` is never "adapted" away.
+    Only a parameter the request actually holds is changed, only when the server refuses the
+    parameter itself (not just its value), and only one this project may do without
+    (:data:`DROPPABLE` and the output budget's name); an output budget over the model's
+    maximum is capped at the maximum the message names; a model that refuses the ``system``
+    role gets the instructions in the user message. A 400 about the messages' content, the
+    model or ``response_format`` is never "adapted" away.
     """
     low = message.lower()
-    named: list[str] = []
-    if isinstance(param, str) and param:
-        named.append(param.split(".")[0])
+    p = param.split(".")[0].split("[")[0] if isinstance(param, str) and param else ""
+    has_system = any(
+        isinstance(m, dict) and m.get("role") == "system" for m in request.get("messages") or []
+    )
+    if has_system and (p == "messages" or "role" in low) and _SYSTEM.search(message):
+        return Adaptation(SYSTEM_ROLE)
+    named: list[str] = [p] if p else []
     for rx in (_UNSUPPORTED, _NOT_SUPPORTED):
         named += [m.group(1) for m in rx.finditer(message)]
     instead = _USE_INSTEAD.search(message)
+    refuses = bool(_REFUSES.search(message))
     for name in dict.fromkeys(named):
         if name not in request:
             continue
         if name in OUTPUT_PARAMS:
+            cap = _AT_MOST.search(message)
+            value = request.get(name)
+            if cap and not instead and isinstance(value, int) and int(cap.group(1)) < value:
+                return Adaptation(name, cap=int(cap.group(1)))
             other = OUTPUT_PARAMS[1 - OUTPUT_PARAMS.index(name)]
-            if instead and instead.group(1) == other or not instead:
+            if instead and instead.group(1) == other or (refuses and not instead):
                 return Adaptation(name, other)
             continue
-        if instead and instead.group(1) not in (name,) and instead.group(1) not in request:
+        if not refuses:
+            continue  # an objection to the value ("must be between 0 and 2"), not the name
+        if instead and instead.group(1) != name and instead.group(1) not in request:
             return Adaptation(name, instead.group(1))
         if name in DROPPABLE:
             return Adaptation(name)
@@ -152,10 +195,13 @@ def adaptation_for(message: str, param: Any, request: Mapping[str, Any]) -> Adap
 
 @dataclass
 class RequestShape:
-    """What one run has learnt about the request one model takes: renames and drops."""
+    """What one run has learnt about the request one model takes: renames, drops, caps, and
+    whether it takes a system message."""
 
     renames: dict[str, str] = field(default_factory=dict)
     drops: set[str] = field(default_factory=set)
+    caps: dict[str, int] = field(default_factory=dict)
+    no_system: bool = False
     thinks: bool = False  # an answer reported reasoning tokens
 
     @classmethod
@@ -170,6 +216,16 @@ class RequestShape:
 
     def learn(self, change: Adaptation) -> bool:
         """Remember ``change``; False when it was already known (nothing new to say)."""
+        if change.param == SYSTEM_ROLE:
+            new = not self.no_system
+            self.no_system = True
+            return new
+        if change.cap is not None:
+            name = self.renames.get(change.param, change.param)
+            if self.caps.get(name) is not None and self.caps[name] <= change.cap:
+                return False
+            self.caps[name] = change.cap
+            return True
         if change.to is None:
             if change.param in self.drops:
                 return False
@@ -193,14 +249,42 @@ class RequestShape:
         for key, value in request.items():
             if key in self.drops:
                 continue
-            out[self.renames.get(key, key)] = value
+            name = self.renames.get(key, key)
+            cap = self.caps.get(name)
+            if cap is not None and isinstance(value, int):
+                value = min(value, cap)
+            out[name] = value
+        if self.no_system and isinstance(out.get("messages"), list):
+            out["messages"] = _fold_system(out["messages"])
         return out
+
+    def capped(self, name: str, value: int) -> int:
+        cap = self.caps.get(name)
+        return value if cap is None else min(value, cap)
 
     @property
     def reasoning(self) -> bool:
         """A model that reasons: it takes ``max_completion_tokens`` (known or learnt), or an
         answer reported reasoning tokens. Its output budget gets room to think."""
         return self.thinks or self.renames.get("max_tokens") == "max_completion_tokens"
+
+
+def _fold_system(messages: list[Any]) -> list[Any]:
+    """The system message(s) put at the head of the first user message."""
+    system = [
+        m.get("content", "") for m in messages if isinstance(m, dict) and m.get("role") == "system"
+    ]
+    rest = [m for m in messages if not (isinstance(m, dict) and m.get("role") == "system")]
+    if not system:
+        return messages
+    out = [dict(m) if isinstance(m, dict) else m for m in rest]
+    for m in out:
+        if isinstance(m, dict) and m.get("role") == "user" and isinstance(m.get("content"), str):
+            m["content"] = "\n\n".join([*system, m["content"]])
+            break
+    else:
+        out.insert(0, {"role": "user", "content": "\n\n".join(system)})
+    return out
 
 
 def output_budget(requested: int, *, reasoning: bool) -> int:
@@ -224,6 +308,7 @@ class ErrorFields:
     provider: str = ""
     inner_code: str = ""  # Azure's ``innererror.code``
     failed_generation: str | None = None  # Groq's invalid JSON
+    retry_delay: float | None = None  # Google's ``details[].retryDelay`` ("42s")
 
     @property
     def text(self) -> str:
@@ -250,6 +335,8 @@ def error_fields(body: Any) -> ErrorFields:
             body = json.loads(body)
         except ValueError:
             return ErrorFields(message=_str(body if isinstance(body, str) else "")[:2000])
+    if isinstance(body, list) and body:  # Google's OpenAI-compatible endpoint: [{"error": ...}]
+        body = body[0]
     if not isinstance(body, dict):
         return ErrorFields()
     err: Any = body.get("error", body)
@@ -272,8 +359,17 @@ def error_fields(body: Any) -> ErrorFields:
     elif isinstance(code, str) and code.isdigit() and 100 <= int(code) <= 599:
         status = int(code)
     fg = err.get("failed_generation")
+    delay = None
+    details = err.get("details")
+    if isinstance(details, list):
+        for d in details:
+            if isinstance(d, dict) and isinstance(d.get("retryDelay"), str):
+                delay = parse_duration(d["retryDelay"])
+    message = err.get("message")
+    if isinstance(message, dict | list):  # Mistral's 422: {"detail": [...]}
+        message = json.dumps(message)
     return ErrorFields(
-        message=_str(err.get("message")),
+        message=_str(message),
         code="" if status is not None and _str(code).isdigit() else _str(code),
         type=_str(err.get("type")),
         param=err.get("param"),
@@ -282,6 +378,7 @@ def error_fields(body: Any) -> ErrorFields:
         provider=_str(meta.get("provider_name")) if meta else "",
         inner_code=_str(inner.get("code")) if isinstance(inner, dict) else "",
         failed_generation=fg if isinstance(fg, str) else None,
+        retry_delay=delay,
     )
 
 
@@ -332,6 +429,15 @@ _CONTEXT_WORDS = (
     "reduce the length of the messages",
     "max_tokens must be at least 1, got -",
     "please reduce your prompt",
+    "max_new_tokens` must be <=",
+    "`inputs` tokens",
+    "exceeds the maximum number of tokens",
+    "context the overflows",
+    "context overflow",
+    "input is too long",
+    "too many input tokens",
+    "exceeds the model's context",
+    "exceeds maximum context",
 )
 
 #: first match wins; statuses not named here keep :func:`pipeline.retry.classify`'s defaults

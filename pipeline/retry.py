@@ -152,12 +152,19 @@ def _classify_status(
     head = f"HTTP {status}: {where}{message}"
     low = f.words()
     retry_after = providers.server_wait(headers, message)
+    if retry_after is None:
+        retry_after = f.retry_delay
     if status in (401, 403) and not in_body:
         rule = providers.classify_error(status, f)
         if rule is None or rule.name not in ("billing", "content_filter"):
             fix = "check OPENAI_API_KEY" if status == 401 else "check the key's permissions"
             return Failure("auth", f"HTTP {status}: {message} ({fix})", False, True, status)
     rule = providers.classify_error(status, f)
+    short_wait = retry_after is not None and retry_after <= LONGEST_WAIT_S
+    explicit = {f.code, f.type} & {"insufficient_quota", "billing_hard_limit_reached"}
+    refills = status == 429 and short_wait and not explicit
+    if rule is not None and rule.name == "billing" and refills:
+        rule = None  # a quota that refills in a moment (Google's "exceeded your current quota")
     if rule is not None and rule.name in ("billing", "payment"):
         return Failure(rule.kind, f"{head} ({rule.fix})", False, True, status)
     if status == 429 and retry_after is None and "request too large" in low:

@@ -253,8 +253,9 @@ def test_a_dead_server_on_the_terminal_says_so_before_any_record(tmp_path: Path)
     env["SUMMARISE_HOME"] = str(tmp_path / "home")
     seeds = Path(__file__).resolve().parent.parent / "seeds"
     code, output = run_on_terminal(
-        [sys.executable, "-m", "pipeline", "run", str(seeds), "--base-url",
-         "http://127.0.0.1:9/v1", "--model", "x"],
+        [sys.executable, "-m", "pipeline", "run", str(seeds / "000_8155cee7efb7811f.txt"),
+         str(seeds / "001_bbc_business_069.txt"), "--base-url", "http://127.0.0.1:9/v1",
+         "--model", "x", "--max-attempts", "3"],
         cwd=tmp_path,
         env=env,
     )  # fmt: skip

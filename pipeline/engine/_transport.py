@@ -167,7 +167,8 @@ class LiveTransport:
         if self.shape.reasoning:
             for name in providers.OUTPUT_PARAMS:
                 if isinstance(out.get(name), int):
-                    out[name] = providers.output_budget(out[name], reasoning=True)
+                    budget = providers.output_budget(out[name], reasoning=True)
+                    out[name] = self.shape.capped(name, budget)
         return out
 
     def _retryable(self, exc: BaseException) -> bool:
