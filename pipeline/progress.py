@@ -27,6 +27,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from pipeline.secrets import terminal_safe
+
 BAR = 16
 _FOLDER_EXTENSIONS = frozenset({".txt", ".md", ".markdown", ".html", ".htm", ".json", ".jsonl"})
 
@@ -84,6 +86,7 @@ class RunProgress:
         """The one entry point for the engine's events (:class:`pipeline.engine.Event`)."""
         kind = _kind(event)
         why = str(getattr(event, "reason", None) or getattr(event, "message", None) or "")
+        why = terminal_safe(why)  # a server's words: no secrets, escapes or forged lines
         if kind == "waiting":
             seconds = float(getattr(event, "seconds", 0) or 0)
             self.waiting_until = self.clock() + max(0.0, seconds)

@@ -32,6 +32,7 @@ from pipeline.errors import ConfigError, StoreError
 from pipeline.prompts import Prompt, check_command, load_prompt
 from pipeline.records import Record
 from pipeline.schemas import load_schema
+from pipeline.secrets import ScrubbingStore, Secrets, current, remember
 from pipeline.store import Store
 
 if TYPE_CHECKING:
@@ -81,14 +82,16 @@ def prepare(options: RunOptions, command: str = "run") -> tuple[Prompt, Endpoint
     prompt = load_prompt(options.prompt)
     check_command(prompt, command)
     load_schema(prompt.schema)
-    return prompt, endpoint_for(options)
+    endpoint = endpoint_for(options)
+    remember(Secrets.from_endpoint(endpoint))  # scrubbed from everything printed from now on
+    return prompt, endpoint
 
 
 def cassette_context(options: RunOptions) -> contextlib.AbstractContextManager[Any]:
     if options.replay:
         return cassettes.replaying(options.replay)
-    if options.record:
-        return cassettes.recording(options.record)
+    if options.record:  # the run's own secrets too: a key or URL password never reaches it
+        return cassettes.recording(options.record, secrets=current().values)
     return contextlib.nullcontext()
 
 
@@ -144,8 +147,12 @@ async def _drive(
     summariser = summariser or Summariser(
         r.prompt, r.endpoint, settings=r.settings, on_event=on_event
     )
+    # the run's own secrets (key, URL credentials) never reach the store or a record, even
+    # when a server echoes them inside an answer
+    secret = Secrets.from_endpoint(r.endpoint)
+    clean = ScrubbingStore(st, secret)
     try:
-        async for record in run_live(items, summariser, st, run_id=r.summary.run_id):
+        async for record in run_live(items, summariser, clean, run_id=r.summary.run_id):  # type: ignore[arg-type]
             r.summary.add(record)
             if on_record:
                 on_record(record)

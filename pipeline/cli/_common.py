@@ -45,7 +45,9 @@ err_console = cast("Console", _LazyConsole())
 
 
 def _fail(message: str, code: int = 2) -> None:
-    click.echo(f"summarise: error: {message}", err=True)
+    from pipeline.secrets import terminal_safe
+
+    click.echo(f"summarise: error: {terminal_safe(message)}", err=True)
     sys.exit(code)
 
 
@@ -191,7 +193,10 @@ def _summary_table(summary: RunSummary, title: str) -> None:
         kinds = ", ".join(f"{k}: {v}" for k, v in sorted(summary.failures.items()))
         err_console.print(f"failures by kind: {kinds}", markup=False)
     if summary.stopped:
-        err_console.print(f"run stopped: {summary.stopped}", markup=False, soft_wrap=True)
+        from pipeline.secrets import terminal_safe
+
+        stopped = terminal_safe(summary.stopped)
+        err_console.print(f"run stopped: {stopped}", markup=False, soft_wrap=True)
 
 
 def _open_out(out: str | None, *, inputs: Sequence[str] = ()) -> IO[str]:

@@ -168,7 +168,9 @@ def compare(
     if fmt == "table" and out is None:
         report.render_table(comparison, Console(highlight=False))
     else:
-        text = report.render(comparison, fmt)
+        from pipeline.secrets import scrub
+
+        text = scrub(report.render(comparison, fmt))  # records stored by older runs too
         if out:
             from pipeline.cli._output import OutFile
 

@@ -22,6 +22,7 @@ from collections.abc import Callable, Iterator, Sequence
 from typing import IO, TYPE_CHECKING, Any
 
 from pipeline.progress import RunProgress, count_articles
+from pipeline.secrets import terminal_safe
 
 if TYPE_CHECKING:
     from pipeline.records import Record
@@ -203,7 +204,7 @@ class RunDisplay:
         now = time.monotonic()
         if seconds >= 1.0 and now - self._last_wait >= min_gap_s:
             self._last_wait = now
-            why = getattr(event, "message", "") or "rate limit"
+            why = terminal_safe(str(getattr(event, "message", "") or "rate limit"))
             print(f"waiting {seconds:.0f} s: {why}", file=sys.stderr, flush=True)
 
     def __enter__(self) -> RunDisplay:
