@@ -11,20 +11,27 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
+import httpx2 as httpx
+import openai
 import pytest
 import yaml
 from holdout_replay import HOLDOUT, holdout, names, replay
 
-from pipeline.providers import read_rate_limits
+from pipeline.providers import message_text, message_wait, read_rate_limits
+from pipeline.retry import Failure, classify
 
 
 @dataclass(frozen=True)
 class Expect:
     exit_code: int
-    kinds: tuple[str, ...]  # the two records, in input order
+    kinds: tuple[str, ...]  # the records, in input order
     requests: int  # HTTP requests the server saw
     words: str = ""  # in the first record's error message (or stderr for an ok run)
     mode: str | None = None  # the first record's structured-output mode
+
+    @property
+    def n(self) -> int:
+        return len(self.kinds)
 
 
 OK2 = ("ok", "ok")
@@ -39,8 +46,9 @@ EXPECTED: dict[str, Expect] = {
     "portkey__200_gateway_openai_headers": Expect(0, OK2, 2),
     "cloudflare__200_object_content_no_usage": Expect(0, OK2, 2),
     "vllm__200_null_fields": Expect(0, OK2, 2),
-    # cut at the budget every time: one grown-budget retry each, then truncated
-    "openai__gpt-4o_200_length_ratelimit_headers": Expect(1, ("truncated", "truncated"), 4),
+    # cut at the budget every time: one grown-budget retry, then truncated (one article: the
+    # recorded 30k-TPM headers, budgets charged up front, pace a second one by ~8 s)
+    "openai__gpt-4o_200_length_ratelimit_headers": Expect(1, ("truncated",), 2),
     # -- errors: the recorded error first, then a recorded success --------------------------
     # a wait of a day: stop the run, say when it resets and that the same command resumes
     "azure__429_retry_after_86400_in_message": Expect(
@@ -105,7 +113,7 @@ def test_every_holdout_file_has_an_expectation_an_origin_and_no_secret() -> None
 @pytest.mark.parametrize("name", sorted(EXPECTED))
 def test_holdout_response_through_summarise_run(tmp_path: Path, name: str) -> None:
     want = EXPECTED[name]
-    got = replay(name, tmp_path)
+    got = replay(name, tmp_path, n=want.n)
     assert (got.exit_code, tuple(got.kinds), len(got.requests)) == (
         want.exit_code,
         want.kinds,
@@ -134,3 +142,137 @@ def test_holdout_rate_limit_headers(name: str, rpm: float | None, tpm: float | N
     _, responses = holdout(name)
     limits = read_rate_limits(dict(responses[0].headers))
     assert (limits.rpm, limits.tpm) == (rpm, tpm)
+
+
+# -- the general rules the hold-out asked for, on wordings other than the recordings' --------
+
+
+@pytest.mark.parametrize(
+    ("message", "seconds"),
+    [
+        ("Please retry after 30 seconds.", 30.0),
+        ("Requests ... have exceeded call rate limit. Please retry after 1 second.", 1.0),
+        ("Quota exceeded for this deployment. Please retry after 2 hours.", 7200.0),
+        ("Rate limited. Please try again in 45 seconds", 45.0),
+        ("Please try again in 1m30s.", 90.0),
+        ("retry after 250ms", 0.25),
+        ("Please retry shortly.", None),
+        ("The engine is currently overloaded, please try again later", None),
+    ],
+)
+def test_a_wait_in_words_is_read(message: str, seconds: float | None) -> None:
+    assert message_wait(message) == seconds
+
+
+def _http_failure(status: int, body: object, headers: dict[str, str] | None = None) -> Failure:
+    """What :func:`pipeline.retry.classify` makes of the SDK's error for this response."""
+    request = httpx.Request("POST", "http://127.0.0.1/v1/chat/completions")
+    response = httpx.Response(status, json=body, headers=headers or {}, request=request)
+    cls = {400: openai.BadRequestError, 429: openai.RateLimitError}.get(
+        status, openai.APIStatusError
+    )
+    exc = cls("error", response=response, body=body)
+    return classify(exc, request={"model": "m", "messages": [], "max_tokens": 10})
+
+
+@pytest.mark.parametrize(
+    ("message", "retryable", "stop_run"),
+    [
+        # a daily quota that names no wait: a retry within minutes cannot help
+        ("Rate limit exceeded: limit_rpd/some-model/abc.", False, True),  # OpenRouter's name
+        # ... but not its per-minute twin
+        ("Rate limit exceeded: limit_rpm/some-model/abc. Please retry shortly.", True, False),
+        ("You have reached your daily request limit.", False, True),
+        ("Rate limit reached on requests per day (RPD): Limit 200, Used 200.", False, True),
+        # a per-day limit that refills in seconds is waited for, not a stop
+        ("Rate limit reached on requests per day (RPD). Please try again in 8.64s.", True, False),
+        # one that says it is a day away stops, saying when
+        ("Token rate limit exceeded. Please retry after 86400 seconds.", False, True),
+        # an ordinary per-minute 429 is retried
+        ("Rate limit reached on tokens per min (TPM). Please try again in 1.2s.", True, False),
+    ],
+)
+def test_429s_are_read_for_how_long_they_last(
+    message: str, retryable: bool, stop_run: bool
+) -> None:
+    f = _http_failure(429, {"error": {"message": message, "code": "429"}})
+    assert (f.kind, f.retryable, f.stop_run) == ("rate_limited", retryable, stop_run), f
+    if stop_run:
+        assert "run the same command again" in f.message
+
+
+@pytest.mark.parametrize(
+    ("status", "body", "kind", "stop_run"),
+    [
+        # over the context in another provider's words, and a 413 from a proxy
+        (
+            400,
+            {"error": "The maximum prompt length is 8192 but 9000 were given."},
+            "too_long",
+            False,
+        ),
+        (413, {"message": "Request Entity Too Large"}, "too_long", False),
+        # a usage-policy refusal in other words
+        (
+            400,
+            {"error": {"message": "This request violates our usage policies.", "code": "x"}},
+            "refusal",
+            False,
+        ),
+        # another model on too old an api-version
+        (
+            400,
+            {
+                "error": {
+                    "code": "BadRequest",
+                    "message": "Model o3-mini is enabled only for api "
+                    "versions 2024-12-01-preview and later",
+                }
+            },
+            "http_error",
+            True,
+        ),
+        # a feature of structured output on too old an api-version: the next mode, no stop
+        (
+            400,
+            {
+                "error": {
+                    "code": "BadRequest",
+                    "message": "Structured output is enabled only for "
+                    "api versions 2024-08-01-preview and later",
+                }
+            },
+            "http_error",
+            False,
+        ),
+    ],
+)
+def test_error_rules_read_the_holdout_kinds_in_other_words(
+    status: int, body: object, kind: str, stop_run: bool
+) -> None:
+    f = _http_failure(status, body)
+    assert (f.kind, f.stop_run) == (kind, stop_run), f
+    assert not f.retryable
+
+
+@pytest.mark.parametrize(
+    ("content", "text"),
+    [
+        ("plain", "plain"),
+        (None, None),
+        ({"headline": "H"}, '{"headline": "H"}'),  # JSON the server already parsed
+        ([{"a": 1}], '[{"a": 1}]'),
+        (  # content parts: the text, without the model's thinking
+            [
+                {"type": "thinking", "thinking": [{"type": "text", "text": "hmm"}]},
+                {"type": "text", "text": '{"head'},
+                {"type": "text", "text": 'line": "H"}'},
+            ],
+            '{"headline": "H"}',
+        ),
+        ([{"type": "thinking", "text": "only thoughts"}], None),
+        (42, None),
+    ],
+)
+def test_message_content_in_any_shape_is_read_as_text(content: object, text: str | None) -> None:
+    assert message_text(content) == text
