@@ -162,7 +162,8 @@ class RunProgress:
         optional = [x for x in (status, tally, speed, eta) if x]
         bar = _bar(self.done, self.total) if self.total else ""
         head = f"{self.label}  {count}"
-        for keep in range(len(optional), -1, -1):  # the bar goes first, then eta, speed, ...
+        lowest = 1 if status else 0  # what the run waits on is cut below, never dropped
+        for keep in range(len(optional), lowest - 1, -1):  # the bar goes first, then eta, ...
             kept = set(optional[:keep])
             tail = [x for x in (tally, speed, eta, status) if x in kept]
             for with_bar in (True, False) if bar else (False,):
@@ -171,6 +172,9 @@ class RunProgress:
                     text += "  " + " · ".join(tail)
                 if len(text) <= width:
                     return text
+        room = width - len(head) - 2
+        if status and room >= 16:
+            return f"{head}  {_cut(status, room)}"
         return _cut(head, width)
 
 

@@ -262,5 +262,7 @@ def test_a_dead_server_on_the_terminal_says_so_before_any_record(tmp_path: Path)
     assert code == 2
     drawn = re.findall(r"\x1b\[2K(summarise@v2 · x [^\r\n\x1b]*)", output)
     before_records = output[: output.index('{"article_id"')]
-    assert "retrying" in before_records and "articles: http_error" in before_records, drawn
+    # the cause is on the line before any record, not only the failure's kind
+    assert "retrying" in before_records, drawn
+    assert "articles: cannot connect to http://127.0.0.1" in before_records, drawn
     assert "run stopped: cannot connect to http://127.0.0.1:9/v1" in output

@@ -236,10 +236,8 @@ class LiveTransport:
         def announce(state: RetryCallState) -> None:
             wait = state.next_action.sleep if state.next_action else 0.0
             exc = state.outcome.exception() if state.outcome else None
-            kind = self._classify(exc).kind if exc is not None else "error"
-            self.on_event(
-                Event("retrying", f"{kind}: retrying", seconds=wait, article_id=article_id)
-            )
+            why = self._classify(exc).message if exc is not None else "error"
+            self.on_event(Event("retrying", why, seconds=wait, article_id=article_id))
 
         retrying = AsyncRetrying(
             stop=stop_after_attempt(max(1, budget.left)),
