@@ -261,8 +261,9 @@ def _score(
 
 def grid(the: TheSet) -> tuple[int, float, float]:
     """Choose (shingle size, threshold, lead agreement): no false merge on dev and no real
-    update or different story merged (all real pairs: too few to split), a threshold at least
-    :data:`MARGIN` above every different story's similarity, then the fewest misses."""
+    update or different story merged (all real pairs: too few to split); each check separating
+    on its own: a threshold at least :data:`MARGIN` above every different story's similarity,
+    a lead agreement above every real update's; then the fewest misses."""
     print("### Choosing the rule on dev\n")
     print(
         "Misses and false merges among the dev outlet copies and dev stories; the real pairs "
@@ -282,6 +283,8 @@ def grid(the: TheSet) -> tuple[int, float, float]:
         closest = max(
             [s for s, _, _, _ in neg] + [s for s, _, _, kind in real if kind == "different"]
         )
+        # the lead check must stop every real update on its own (not only with the figures)
+        update_lead = max(a for _, a, _, kind in real if kind == "update")
         for t in (0.3, 0.4, 0.5, 0.6, 0.7):
             for lead in (0.0, 0.3, 0.5, 0.7):
                 s = _score(pos, neg, real, t, lead)
@@ -292,7 +295,7 @@ def grid(the: TheSet) -> tuple[int, float, float]:
                 )
                 rank = (
                     s["false_merges"] + s["real_merged"],
-                    t < closest + MARGIN,
+                    t < closest + MARGIN or lead <= update_lead,
                     s["misses"] + s["real_missed"],
                     -t,
                 )

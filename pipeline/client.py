@@ -22,7 +22,7 @@ import ipaddress
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import parse_qsl, urlsplit, urlunsplit
 
 import httpx2
 from openai import AsyncAzureOpenAI, AsyncOpenAI
@@ -67,6 +67,39 @@ class Endpoint:
         return safe_url(self.base_url or "https://api.openai.com/v1")
 
 
+def check_base_url(url: str, what: str = "--base-url") -> str:
+    """``url`` if it is an http(s) URL with a host and a valid port, else ConfigError.
+
+    A query string is allowed (``?api-version=…``, ``?api-key=…``): :func:`make_client` sends
+    it with every request, after the endpoint's path, where it belongs."""
+    shown = safe_url(url) if "@" in url else url
+    try:
+        parts = urlsplit(url)
+        port = parts.port  # raises for a port out of range or not a number
+    except ValueError as e:
+        raise ConfigError(
+            f"{what} {shown!r} is not a valid URL ({e}); give e.g. http://localhost:11434/v1"
+        ) from None
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ConfigError(
+            f"{what} {shown!r} is not an http(s) URL with a host; give e.g. "
+            "https://api.example.com/v1"
+        )
+    if port == 0:
+        raise ConfigError(f"{what} {shown!r}: port 0 cannot be connected to; give the real port")
+    return url
+
+
+def split_query(url: str) -> tuple[str, dict[str, str]]:
+    """``url`` without its query string, and the query's parameters."""
+    parts = urlsplit(url)
+    if not parts.query:
+        return url, {}
+    return urlunsplit(parts._replace(query="", fragment="")), dict(
+        parse_qsl(parts.query, keep_blank_values=True)
+    )
+
+
 def safe_url(url: str) -> str:
     parts = urlsplit(url)
     host = parts.hostname or ""
@@ -109,6 +142,8 @@ def resolve_endpoint(
         )
     key = env.get("OPENAI_API_KEY") or None
     base = base_url or env.get("OPENAI_BASE_URL") or None
+    if base is not None:
+        check_base_url(base, "--base-url" if base_url else "OPENAI_BASE_URL")
     chosen = model or env.get("OPENAI_MODEL") or None
     azure = env.get("AZURE_OPENAI_ENDPOINT") or None
     if azure and base is None and chosen != builtin.MODEL_NAME:
@@ -239,10 +274,14 @@ def make_client(
             timeout=timeout,
             http_client=http,
         )
+    # a query in the base URL (?api-key=…, ?api-version=…) goes with every request, after
+    # the endpoint's path: glued to the base URL it would break the path
+    base, query = split_query(endpoint.base_url) if endpoint.base_url else (None, {})
     return AsyncOpenAI(
         api_key=endpoint.api_key or PLACEHOLDER_KEY,
-        base_url=endpoint.base_url,
+        base_url=base,
         max_retries=0,
         timeout=timeout,
         http_client=http,
+        default_query=query or None,
     )

@@ -17,7 +17,10 @@ reaches the user as a traceback.
     │   │                               ``last_output``; becomes a failed record
     │   └── RunStopped                  the whole run must stop now (401/403, exhausted quota):
     │                                   in-flight work ends, the rest is recorded as failed
-    └── StoreError                      the SQLite store is unusable
+    ├── StoreError                      exit 2: the SQLite store cannot be opened or
+    │                                   written (disk full, damaged file); names the path
+    └── OutputError                     exit 2: ``--out`` cannot be written (disk full,
+                                        read-only, no such folder); names the path
 """
 
 from __future__ import annotations
@@ -105,5 +108,14 @@ class RunStopped(ModelCallError):
 
 class StoreError(SummariseError):
     """The store cannot be opened or written."""
+
+    exit_code = 2
+
+
+class OutputError(SummariseError):
+    """``--out`` cannot be written: a one-line message naming the path and the cause.
+
+    The JSONL holds only whole lines (a line cut short by a full disk is removed) and every
+    finished article is in the store, so the same command resumes the run."""
 
     exit_code = 2

@@ -266,7 +266,8 @@ def missing_price_note(prices: PriceTable | None, model: str | None) -> str | No
         return None
     _noted.add(model)
     when = f"taken {table.taken}" if table.taken else "undated"
+    source = DEFAULT_SOURCE if table is default_prices() else "your --prices file"
     return (
-        f"no price for model {model!r} in the price table ({when}; {table.note}): "
-        f"cost_usd is null; add its price with a --prices FILE"
+        f"no price for model {model!r} in the price table ({when}, {source}): its cost_usd "
+        f"is null, not a guess; `summarise compare --prices FILE` prices it from your own table"
     )

@@ -27,6 +27,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from pipeline.secrets import terminal_safe
+
 BAR = 16
 _FOLDER_EXTENSIONS = frozenset({".txt", ".md", ".markdown", ".html", ".htm", ".json", ".jsonl"})
 
@@ -84,6 +86,7 @@ class RunProgress:
         """The one entry point for the engine's events (:class:`pipeline.engine.Event`)."""
         kind = _kind(event)
         why = str(getattr(event, "reason", None) or getattr(event, "message", None) or "")
+        why = terminal_safe(why)  # a server's words: no secrets, escapes or forged lines
         if kind == "waiting":
             seconds = float(getattr(event, "seconds", 0) or 0)
             self.waiting_until = self.clock() + max(0.0, seconds)
@@ -159,7 +162,8 @@ class RunProgress:
         optional = [x for x in (status, tally, speed, eta) if x]
         bar = _bar(self.done, self.total) if self.total else ""
         head = f"{self.label}  {count}"
-        for keep in range(len(optional), -1, -1):  # the bar goes first, then eta, speed, ...
+        lowest = 1 if status else 0  # what the run waits on is cut below, never dropped
+        for keep in range(len(optional), lowest - 1, -1):  # the bar goes first, then eta, ...
             kept = set(optional[:keep])
             tail = [x for x in (tally, speed, eta, status) if x in kept]
             for with_bar in (True, False) if bar else (False,):
@@ -168,6 +172,9 @@ class RunProgress:
                     text += "  " + " · ".join(tail)
                 if len(text) <= width:
                     return text
+        room = width - len(head) - 2
+        if status and room >= 16:
+            return f"{head}  {_cut(status, room)}"
         return _cut(head, width)
 
 

@@ -152,12 +152,19 @@ def _classify_status(
     head = f"HTTP {status}: {where}{message}"
     low = f.words()
     retry_after = providers.server_wait(headers, message)
+    if retry_after is None:
+        retry_after = f.retry_delay
     if status in (401, 403) and not in_body:
         rule = providers.classify_error(status, f)
         if rule is None or rule.name not in ("billing", "content_filter"):
             fix = "check OPENAI_API_KEY" if status == 401 else "check the key's permissions"
             return Failure("auth", f"HTTP {status}: {message} ({fix})", False, True, status)
     rule = providers.classify_error(status, f)
+    short_wait = retry_after is not None and retry_after <= LONGEST_WAIT_S
+    explicit = {f.code, f.type} & {"insufficient_quota", "billing_hard_limit_reached"}
+    refills = status == 429 and short_wait and not explicit
+    if rule is not None and rule.name == "billing" and refills:
+        rule = None  # a quota that refills in a moment (Google's "exceeded your current quota")
     if rule is not None and rule.name in ("billing", "payment"):
         return Failure(rule.kind, f"{head} ({rule.fix})", False, True, status)
     if status == 429 and retry_after is None and "request too large" in low:
@@ -165,6 +172,8 @@ def _classify_status(
             "too_long", f"HTTP 429: {message} (shorten the article)", False, False, status
         )
     if status == 429 or (in_body and f.status == 429):
+        if rule is not None and rule.name == "daily_quota" and retry_after is None:
+            return Failure(rule.kind, f"{head} ({rule.fix})", False, True, status, retry_after)
         if retry_after is not None and retry_after > LONGEST_WAIT_S:
             return Failure(
                 "rate_limited",
@@ -210,7 +219,7 @@ def _classify_status(
             return Failure("http_error", head, False, False, status, adapt=change)
     if f.code == "article_too_short":  # the built-in model's word for an unusable article
         return Failure("bad_input", head, False, False, status)
-    if rule is not None and rule.name == "unknown_model":
+    if rule is not None and rule.stop_run and rule.kind == "http_error":  # unknown model, ...
         return Failure("http_error", f"{head} ({rule.fix})", False, True, status)
     if status == 404:
         return Failure(

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import sqlite3
 import time
 from collections.abc import AsyncIterable, Callable, Iterable, Iterator
 from dataclasses import dataclass, replace
@@ -27,10 +28,11 @@ from pipeline.engine import (
     cache_key,
     run_live,
 )
-from pipeline.errors import ConfigError
+from pipeline.errors import ConfigError, StoreError
 from pipeline.prompts import Prompt, check_command, load_prompt
 from pipeline.records import Record
 from pipeline.schemas import load_schema
+from pipeline.secrets import ScrubbingStore, Secrets, current, remember
 from pipeline.store import Store
 
 if TYPE_CHECKING:
@@ -84,14 +86,16 @@ def prepare(options: RunOptions, command: str = "run") -> tuple[Prompt, Endpoint
     prompt = load_prompt(options.prompt)
     check_command(prompt, command)
     load_schema(prompt.schema)
-    return prompt, endpoint_for(options)
+    endpoint = endpoint_for(options)
+    remember(Secrets.from_endpoint(endpoint))  # scrubbed from everything printed from now on
+    return prompt, endpoint
 
 
 def cassette_context(options: RunOptions) -> contextlib.AbstractContextManager[Any]:
     if options.replay:
         return cassettes.replaying(options.replay)
-    if options.record:
-        return cassettes.recording(options.record)
+    if options.record:  # the run's own secrets too: a key or URL password never reaches it
+        return cassettes.recording(options.record, secrets=current().values)
     return contextlib.nullcontext()
 
 
@@ -144,13 +148,26 @@ async def _drive(
     st: Store,
     on_record: Callable[[Record], None] | None,
     on_event: EventSink | None = None,
+    summariser: Summariser | None = None,
 ) -> None:
-    summariser = Summariser(r.prompt, r.endpoint, settings=r.settings, on_event=on_event)
+    summariser = summariser or Summariser(
+        r.prompt, r.endpoint, settings=r.settings, on_event=on_event
+    )
+    # the run's own secrets (key, URL credentials) never reach the store or a record, even
+    # when a server echoes them inside an answer
+    secret = Secrets.from_endpoint(r.endpoint)
+    clean = ScrubbingStore(st, secret)
     dedupe = None
     if r.new or r.dedupe:
         items, dedupe = _web_steps(r, items, st)
     try:
-        async for record in run_live(items, summariser, st, run_id=r.summary.run_id, dedupe=dedupe):
+        async for record in run_live(
+            items,
+            summariser,
+            clean,  # type: ignore[arg-type]
+            run_id=r.summary.run_id,
+            dedupe=dedupe,
+        ):
             r.summary.add(record)
             if on_record:
                 on_record(record)
@@ -184,10 +201,53 @@ def _web_steps(
     return items, dedupe
 
 
-def _finish(r: _Run, st: Store) -> None:
+def _finish(r: _Run, st: Store, status: str = "finished") -> None:
     s = r.summary
     s.seconds = time.perf_counter() - r.started
-    st.finish_run(s.run_id, n_articles=s.n, n_ok=s.ok, n_failed=s.failed, n_cached=s.cached)
+    if status == "finished" and s.stopped:
+        status = "stopped"
+    try:
+        st.finish_run(
+            s.run_id,
+            n_articles=s.n,
+            n_ok=s.ok,
+            n_failed=s.failed,
+            n_cached=s.cached,
+            status=status,
+        )
+    except sqlite3.Error:
+        if status == "finished":
+            raise
+        # the run is already ending on an error of its own (a full disk, say): that one is
+        # reported; this row then stays unfinished, which is what it is
+
+
+def store_error(st: Store, exc: sqlite3.Error) -> StoreError:
+    """A one-line StoreError naming the store's path and SQLite's own first complaint (a
+    failed ROLLBACK after a full disk hides the cause in its context)."""
+    first: BaseException = exc
+    seen: BaseException | None = exc
+    while seen is not None:
+        if isinstance(seen, sqlite3.Error):
+            first = seen
+        seen = seen.__context__
+    cause = str(first) or type(first).__name__
+    low = cause.lower()
+    if "full" in low:
+        fix = "free some space on its disk, or point --db at another disk"
+    elif "malformed" in low or "not a database" in low or "corrupt" in low:
+        fix = (
+            "the file is damaged: move it aside (keep it for `sqlite3 .recover`) and run the "
+            "same command to start a new store, or point --db at another file"
+        )
+    elif "readonly" in low or "read-only" in low:
+        fix = "make it writable, or point --db at another file"
+    else:
+        fix = "check the file and its disk, or point --db at another file"
+    return StoreError(
+        f"the store {st.path} cannot be used: {cause}; {fix} (every record before this "
+        "point was written)"
+    )
 
 
 def run(
@@ -205,11 +265,17 @@ def run(
     st = store or Store(options.db)
     try:
         r = _begin(options, st, command)
+        status = "interrupted"  # unless the run ends normally
         try:
             with cassette_context(options):
                 asyncio.run(_drive(r, items, st, on_record, on_event))
+            status = "finished"
+        except sqlite3.Error as exc:
+            raise store_error(st, exc) from exc
         finally:
-            _finish(r, st)
+            _finish(r, st, status)
+    except sqlite3.Error as exc:
+        raise store_error(st, exc) from exc
     finally:
         if own_store:
             st.close()
@@ -250,11 +316,12 @@ def run_versions(
     """Run (or reuse from the store) every prompt version over the same inputs.
 
     The versions run **side by side** in one event loop, each over the inputs in the same
-    order, so that article *i* of every version is asked at about the same moment: warm-up
-    (connections, lazy imports, the server's own) and load (the machine, the server's queue)
-    hit every version alike, instead of the first version paying the warm-up and each version
-    meeting a different load. The first ``concurrency`` articles a version asks in this run
-    are its warm-up: their latency is left out of the comparison (:class:`Timing`).
+    order, and their requests for the same article start together (:class:`_PairGate`), the
+    versions taking turns at going first from one article to the next: warm-up (connections,
+    lazy imports, the server's own) and load (the machine, the server's queue) hit every
+    version alike, instead of the first version paying the warm-up and each version meeting a
+    different load. The first ``concurrency`` articles a version asks in this run are its
+    warm-up: their latency is left out of the comparison (:class:`Timing`).
 
     One store serves every version, so results already stored for the same article, prompt
     hash, model and parameters are reused; their latency keeps the conditions of the run that
@@ -285,7 +352,8 @@ def run_versions(
                     timings[ref].append(_origin_timing(store, begun[ref], record))
                 else:
                     warm = asked < concurrency
-                    asked += 1
+                    if (record.error or {}).get("kind") != "bad_input":
+                        asked += 1
                     timings[ref].append(Timing(concurrency, endpoint, _day(record), warm))
                 if on_record:
                     on_record(ref, record)
@@ -295,10 +363,16 @@ def run_versions(
         for ref in begun:
             timings[ref] = []
 
+        gate = _PairGate(items, _to_ask(items, begun, store, options.settings.force))
+
         async def together() -> None:
-            await asyncio.gather(
-                *(_drive(r, items, store, collect(ref)) for ref, r in begun.items())
-            )
+            drives = []
+            for i, (ref, r) in enumerate(begun.items()):
+                paired = _Paired(
+                    r.prompt, r.endpoint, settings=r.settings, on_event=on_event, gate=gate, turn=i
+                )
+                drives.append(_drive(r, items, store, collect(ref), on_event, paired))
+            await asyncio.gather(*drives)
 
         try:
             with cassette_context(options):
@@ -327,6 +401,91 @@ def _origin_timing(store: Store, r: _Run, record: Record) -> Timing:
     origin = store.origin_run(key, record.created_at)
     if origin is None:
         return Timing(day=_day(record))
-    return Timing(
-        concurrency=origin.get("concurrency"), endpoint=origin.get("endpoint"), day=_day(record)
-    )
+    concurrency = origin.get("concurrency")
+    warm = isinstance(concurrency, int) and origin["asked_before"] < concurrency
+    return Timing(concurrency, origin.get("endpoint"), _day(record), warmup=warm)
+
+
+def _to_ask(items: list[Item], begun: dict[str, _Run], store: Store, force: bool) -> list[set[str]]:
+    """For each version, the articles it will ask the model for (not stored, not bad input)."""
+    out: list[set[str]] = []
+    for r in begun.values():
+        schema = load_schema(r.prompt.schema)
+        ids = {i.id for i in items if not isinstance(i, BadInput)}
+        if not force:
+            ids = {
+                a
+                for a in ids
+                if store.cached(cache_key(a, r.prompt, schema, r.endpoint.model)) is None
+            }
+        out.append(ids)
+    return out
+
+
+class _PairGate:
+    """The versions' requests for one article start together, taking turns at going first.
+
+    A version that asks for an article waits here until every other version that will ask
+    for it has arrived; then they are let go one after the other, in version order for an
+    article at an even position and in reverse order at an odd one, so that neither version
+    is always the one whose clock starts first. A partner that does not come within
+    ``patience`` seconds (its run stopped, say) is not waited for any longer.
+    """
+
+    def __init__(self, items: list[Item], asks: list[set[str]], patience: float = 2.0) -> None:
+        self.position: dict[str, int] = {}
+        for n, item in enumerate(items):
+            self.position.setdefault(item.id, n)
+        self.expected = {a: sum(a in s for s in asks) for a in set().union(*asks)} if asks else {}
+        self.waiting: dict[str, list[tuple[int, asyncio.Future[None]]]] = {}
+        self.queues: dict[str, list[asyncio.Future[None]]] = {}
+        self.patience = patience
+
+    async def turn(self, version: int, article_id: str) -> None:
+        if self.expected.get(article_id, 0) < 2:
+            return
+        fut: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        group = self.waiting.setdefault(article_id, [])
+        group.append((version, fut))
+        if len(group) >= self.expected[article_id]:
+            self._start(article_id)
+        try:
+            await asyncio.wait_for(asyncio.shield(fut), self.patience)
+        except TimeoutError:  # a partner that never came: go alone, and let no one wait again
+            self.expected[article_id] = 0
+            self._start(article_id)
+        self._pass_on(article_id, fut)
+
+    def _start(self, article_id: str) -> None:
+        """Everyone is here: the first in this article's order may go."""
+        group = self.waiting.pop(article_id, [])
+        flip = self.position.get(article_id, 0) % 2 == 1
+        queue = [f for _, f in sorted(group, key=lambda g: g[0], reverse=flip)]
+        if queue:
+            self.queues[article_id] = queue
+            if not queue[0].done():
+                queue[0].set_result(None)
+
+    def _pass_on(self, article_id: str, fut: asyncio.Future[None]) -> None:
+        """``fut``'s holder goes now: the next in the order may follow it."""
+        queue = self.queues.get(article_id, [])
+        if fut not in queue:
+            return
+        rest = queue[queue.index(fut) + 1 :]
+        if not rest:
+            self.queues.pop(article_id, None)
+        elif not rest[0].done():
+            rest[0].set_result(None)
+
+
+class _Paired(Summariser):
+    """A summariser whose requests for an article wait for the other versions' (compare)."""
+
+    def __init__(self, *args: Any, gate: _PairGate, turn: int, **kw: Any) -> None:
+        super().__init__(*args, **kw)
+        self._gate = gate
+        self._turn = turn
+
+    async def summarise(self, article: Article, **kw: Any) -> tuple[Record, list[Any]]:
+        await self._gate.turn(self._turn, article.id)
+        return await super().summarise(article, **kw)

@@ -80,7 +80,11 @@ def fitted(body: str, request: dict[str, Any]) -> str:
     if not choices or not isinstance(choices[0], dict):
         return body
     message = choices[0].get("message")
-    if not isinstance(message, dict) or choices[0].get("finish_reason") not in ("stop", "eos"):
+    if not isinstance(message, dict) or choices[0].get("finish_reason") not in (
+        "stop",
+        "eos",
+        None,
+    ):
         return body
     try:
         answer = builtin.chat_completion(request)["choices"][0]["message"]["content"]

@@ -147,37 +147,96 @@ def test_the_writer_splits_jobs_at_each_limit_and_an_article_is_never_claimed_tw
     store.close()
 
 
-def test_batch_info_reads_the_sdk_object_and_documented_examples() -> None:
-    # the batch object of OpenAI's API reference (retrieve example), as documented
-    doc = {
-        "id": "batch_abc123",
-        "object": "batch",
-        "endpoint": "/v1/completions",
-        "errors": None,
-        "input_file_id": "file-abc123",
-        "completion_window": "24h",
-        "status": "completed",
-        "output_file_id": "file-cvaTdG",
-        "error_file_id": "file-HOWS94",
-        "created_at": 1711471533,
-        "in_progress_at": 1711471538,
-        "expires_at": 1711557933,
-        "finalizing_at": 1711493133,
-        "completed_at": 1711493163,
-        "failed_at": None,
-        "expired_at": None,
-        "cancelling_at": None,
-        "cancelled_at": None,
-        "request_counts": {"total": 100, "completed": 95, "failed": 5},
-        "metadata": {"customer_id": "user_123456789", "batch_description": "Nightly eval job"},
-    }
+DATA = Path(__file__).parent / "data" / "openai_batch"  # origins in its README
+
+
+def test_batch_info_reads_the_documented_batch_object() -> None:
     from openai.types import Batch
 
+    doc = json.loads((DATA / "batch_object.json").read_text())
     for obj in (doc, Batch.model_validate(doc)):
         info = BatchInfo.parse(obj)
         assert (info.status, info.total, info.completed, info.failed) == ("completed", 100, 95, 5)
         assert (info.output_file_id, info.error_file_id) == ("file-cvaTdG", "file-HOWS94")
         assert info.ended_at == 1711493163 and info.terminal
+        assert info.metadata["batch_description"] == "Nightly eval job"
+
+
+def test_a_quoted_real_refusal_reveals_the_enqueued_token_limit() -> None:
+    message = (DATA / "token_limit_exceeded.txt").read_text()
+    assert size_code([{"code": None, "message": message}]) == "token_limit_exceeded"
+    assert revealed_limit("token_limit_exceeded", message, current=133_000) == 90_000
+
+
+class _DocumentedFiles:
+    """A Batch API whose output file holds the documented request-output line."""
+
+    def __init__(self, lines: list[str]) -> None:
+        self._lines = lines
+
+    async def lines(self, file_id: str) -> Any:
+        for line in self._lines:
+            yield line
+
+
+def test_the_documented_output_line_goes_through_the_collect_path(tmp_path: Path) -> None:
+    from pipeline.batch import BatchSettings
+    from pipeline.batch._collect import Collector
+    from pipeline.batch._context import Context
+    from pipeline.batch._submit import Submitter
+    from pipeline.engine import Summariser, cache_key
+
+    row = json.loads((DATA / "request_output.jsonl").read_text())
+    seed = sorted(SEEDS.glob("*.txt"))[1]
+    article = Article(id="3f2a9c0d1b7e4a55", source=str(seed), text=seed.read_text(), title="A")
+    keys: list[str] = []
+    store = Store(tmp_path / "s.db")
+    tables = Tables(store)
+    prompt = load_prompt("summarise")
+    with batch_server() as srv:
+        endpoint = Endpoint(model=MODEL, base_url=srv.base_url, api_key="test")
+
+        async def go() -> None:
+            client = make_client(endpoint)
+            summariser = Summariser(prompt, endpoint, client=client)
+            key = cache_key(article.id, prompt, summariser.schema, MODEL)
+            keys.append(key)
+            run_id = store.start_run("test", prompt=prompt, model=MODEL)
+            row["custom_id"] = custom_id(article.id, key)  # the one change: our request's id
+            ctx = Context(
+                tables,
+                _DocumentedFiles([json.dumps(row)]),  # type: ignore[arg-type]
+                BatchSettings(),
+                tmp_path,
+                endpoint.label,
+                summarisers={(prompt.ref, MODEL): summariser},
+            )
+            tables.add_waits(run_id, [(0, key, article.source, article.title)])
+            writer = ctx.writer(summariser, run_id)
+            writer.add(article, key)
+            (job_id,) = writer.close()
+            info = BatchInfo(
+                "batch_abc123", "completed", 1711471533, None, 1711493163, 1, 1, 0, "file-cvaTdG"
+            )
+            try:
+                await Collector(ctx, Submitter(ctx)).collect(tables.job(job_id), info)
+            finally:
+                await client.close()
+
+        asyncio.run(go())
+        chat = [r for r in srv.stats.records() if r.path.endswith("/chat/completions")]
+    (record,) = list(tables.iter_records(1))
+    attempts = store.attempts_for(keys[0])
+    # the documented answer is read as the first attempt: its text, its usage, the batch price
+    assert attempts[0]["raw_output"] == "2 + 2 equals 4."
+    assert (attempts[0]["prompt_tokens"], attempts[0]["completion_tokens"]) == (24, 15)
+    assert (attempts[0]["origin"], attempts[0]["outcome"]) == ("batch", "schema_invalid")
+    # it is not a summary: re-asked live, once, within the budget
+    assert len(chat) == 1 and attempts[1]["purpose"] == "reask"
+    assert record.status == "ok" and record.attempts == 2 and record.batch_id == "batch_abc123"
+    # the batch's turnaround (created to completed) is the first answer's latency
+    assert record.latency_ms >= (1711493163 - 1711471533) * 1000
+    store.close()
 
 
 def test_the_client_names_a_missing_batch_api() -> None:
@@ -307,3 +366,25 @@ def test_articles_waiting_on_another_endpoints_batch_name_that_endpoint() -> Non
     assert sub.exit_code == 0
     assert other.exit_code == 2 and f"pass --base-url {a.base_url}" in other.stderr
     assert done.exit_code == 0 and len(records(done.stdout)) == 21
+
+
+def test_no_key_reaches_a_record_or_the_store_when_a_row_echoes_it(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from pipeline.cassettes import find_secrets
+    from pipeline.server import Fault
+
+    canary = "sk-proj-CANARYcanary0123456789abcdefABCDEF"
+    monkeypatch.setenv("OPENAI_API_KEY", canary)
+    texts = sorted(SEEDS.glob("*.txt"))
+    marker = texts[2].read_text(encoding="utf-8").split("\n")[-2][:40]
+    with batch_server() as srv:
+        # a row whose 401 quotes the key whole (worse than OpenAI, which masks it)
+        srv.add_rule(marker, Fault("unauthorized", message=f"Incorrect API key: {canary}"))
+        result = invoke(*run_args(srv))
+    failed = [r for r in records(result.stdout) if r["status"] == "failed"]
+    assert len(failed) == 1 and failed[0]["error"]["kind"] == "auth"
+    assert "Incorrect API key: " in failed[0]["error"]["message"]
+    assert find_secrets(result.stdout + result.stderr) == []
+    db = (Path(os.environ["SUMMARISE_HOME"]) / "summarise.db").read_bytes()
+    assert b"CANARY" not in db and not find_secrets(db.decode("utf-8", "replace"))

@@ -543,19 +543,7 @@ def test_replay_of_an_article_the_cassette_lacks_fails_that_article_only(
     out = tmp_path / "out.jsonl"
     result = CliRunner().invoke(
         cli,
-        # the new article is a near-copy of another: without --no-dedupe it would reuse that
-        # summary and ask nothing
-        [
-            "run",
-            str(folder),
-            "--prompt",
-            "summarise@v2",
-            "--replay",
-            str(path),
-            "--out",
-            str(out),
-            "--no-dedupe",
-        ],
+        ["run", str(folder), "--prompt", "summarise@v2", "--replay", str(path), "--out", str(out)],
     )
     assert result.exit_code == 1, result.output
     records = _records(out)

@@ -47,15 +47,75 @@ def test_compare_runs_the_versions_side_by_side(tmp_path: Path) -> None:
         )
         bodies = server.stats.bodies()
     assert [len(v) for v in runs.records.values()] == [8, 8]
-    # the server saw both versions' requests mixed, not all of v1 then all of v2
+    # the server saw the two versions' requests for each article together, article by article
     versions = ["v2" if "contradict" in json.dumps(b) else "v1" for b in bodies]
-    half = len(versions) // 2
-    assert set(versions[:half]) == {"v1", "v2"} and set(versions[half:]) == {"v1", "v2"}
+    assert len(versions) == 16
+    for k in range(8):
+        assert sorted(versions[2 * k : 2 * k + 2]) == ["v1", "v2"], versions
     assert set(order[:4]) == {"summarise@v1", "summarise@v2"}
     # one request at a time per version: its first one is its warm-up
     for ts in runs.timings.values():
         assert [t.warmup for t in ts] == [True] + [False] * 7
         assert {(t.concurrency, t.endpoint) for t in ts} == {(1, server.base_url)}
+
+
+def test_the_gate_takes_turns_and_never_waits_for_a_version_that_will_not_ask() -> None:
+    import asyncio
+
+    from pipeline.articles import Article
+    from pipeline.runner import _PairGate
+
+    items = [Article(id=f"a{i}", source=f"s{i}", text="x") for i in range(4)]
+    # version 1 has a3 stored already: only version 0 asks for it
+    gate = _PairGate(items, [{"a0", "a1", "a2", "a3"}, {"a0", "a1", "a2"}], patience=5)
+    started: list[tuple[int, str]] = []
+
+    async def ask(version: int, article: str, delay: float) -> None:
+        await asyncio.sleep(delay)
+        await gate.turn(version, article)
+        started.append((version, article))
+
+    async def main() -> None:
+        await asyncio.gather(
+            *(ask(0, f"a{i}", 0.001 * i) for i in range(4)),
+            *(ask(1, f"a{i}", 0.01 + 0.001 * i) for i in range(3)),
+        )
+
+    asyncio.run(main())
+    assert started[0] == (0, "a3")  # nobody to wait for: it went at once
+    order = {a: [v for v, b in started if b == a] for a in ("a0", "a1", "a2")}
+    assert order == {"a0": [0, 1], "a1": [1, 0], "a2": [0, 1]}  # turns taken
+
+
+def test_the_gate_gives_up_on_a_partner_that_never_comes() -> None:
+    import asyncio
+
+    from pipeline.articles import Article
+    from pipeline.runner import _PairGate
+
+    gate = _PairGate([Article(id="a0", source="s", text="x")], [{"a0"}, {"a0"}], patience=0.05)
+    asyncio.run(gate.turn(0, "a0"))  # returns after its patience, alone
+    assert gate.expected["a0"] == 0
+    asyncio.run(gate.turn(1, "a0"))  # the late one does not wait at all
+
+
+def test_reused_results_keep_their_warm_up_out(tmp_path: Path) -> None:
+    seeds = [str(p) for p in sorted(SEEDS.iterdir())[:7]]
+    args = ["compare", "summarise@v1", "summarise@v2", *seeds, "--format", "json", "-q"]
+    args += ["--concurrency", "2"]
+    first = CliRunner().invoke(cli, args)
+    again = CliRunner().invoke(cli, args)  # every record from the store now
+    assert first.exit_code == again.exit_code == 0, again.output
+
+    def latency(out: str) -> dict[str, Any]:
+        data = json.loads(out)
+        assert data["versions"][0]["cached"] in (0, 7)
+        return next(m for m in data["diffs"][0]["metrics"] if m["metric"] == "latency_ms")
+
+    a, b = latency(first.stdout), latency(again.stdout)
+    assert json.loads(again.stdout)["versions"][0]["cached"] == 7
+    assert (a["n"], a["excluded"]) == (b["n"], b["excluded"]) == (5, 2)
+    assert (a["diff"], a["verdict"]) == (b["diff"], b["verdict"])
 
 
 def test_warm_up_is_left_out_of_latency() -> None:

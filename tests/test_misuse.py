@@ -233,3 +233,11 @@ def test_run_against_a_server_on_loopback_without_a_key() -> None:
     record = json.loads(result.stdout)
     assert (record["status"], record["model"]) == ("ok", "local-model")
     assert seen["chat_requests"] >= 1
+
+
+def test_a_broken_cassette_is_one_line_naming_the_file_and_line(tmp_path: Path) -> None:
+    tape = tmp_path / "run.yaml"
+    tape.write_text("interactions:\n- request: {body: '{}'\n  uri: x\n", encoding="utf-8")
+    line = one_line_error(invoke("run", SEED, "--replay", str(tape)))
+    assert f"cannot read cassette: {tape}, line" in line
+    assert "<unicode string>" not in line and "<byte string>" not in line

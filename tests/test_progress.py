@@ -253,13 +253,16 @@ def test_a_dead_server_on_the_terminal_says_so_before_any_record(tmp_path: Path)
     env["SUMMARISE_HOME"] = str(tmp_path / "home")
     seeds = Path(__file__).resolve().parent.parent / "seeds"
     code, output = run_on_terminal(
-        [sys.executable, "-m", "pipeline", "run", str(seeds), "--base-url",
-         "http://127.0.0.1:9/v1", "--model", "x"],
+        [sys.executable, "-m", "pipeline", "run", str(seeds / "000_8155cee7efb7811f.txt"),
+         str(seeds / "001_bbc_business_069.txt"), "--base-url", "http://127.0.0.1:9/v1",
+         "--model", "x", "--max-attempts", "3"],
         cwd=tmp_path,
         env=env,
     )  # fmt: skip
     assert code == 2
     drawn = re.findall(r"\x1b\[2K(summarise@v2 · x [^\r\n\x1b]*)", output)
     before_records = output[: output.index('{"article_id"')]
-    assert "retrying" in before_records and "articles: http_error" in before_records, drawn
+    # the cause is on the line before any record, not only the failure's kind
+    assert "retrying" in before_records, drawn
+    assert "articles: cannot connect to http://127.0.0.1" in before_records, drawn
     assert "run stopped: cannot connect to http://127.0.0.1:9/v1" in output

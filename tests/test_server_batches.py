@@ -266,3 +266,20 @@ def test_time_is_compressed_by_the_scale() -> None:
             time.sleep(0.01)
             b = c.batches.retrieve(b.id)
     assert b.status == "completed"
+
+
+def test_the_command_line_server_turns_the_batch_api_off_or_speeds_it_up() -> None:
+    from pipeline.server import ServerProcess
+
+    with ServerProcess("--stub", "--no-batch-api") as off:
+        c = openai.OpenAI(base_url=off.base_url, api_key="test", max_retries=0)
+        with pytest.raises(openai.NotFoundError):
+            c.batches.list()
+    with ServerProcess("--stub", "--batch-time-scale", "3600") as fast:
+        c = openai.OpenAI(base_url=fast.base_url, api_key="test", max_retries=0)
+        b = submit(c, line("a"))
+        deadline = time.monotonic() + 30
+        while b.status != "completed" and time.monotonic() < deadline:
+            time.sleep(0.01)
+            b = c.batches.retrieve(b.id)
+    assert b.status == "completed"

@@ -198,8 +198,21 @@ def test_different_stories_on_one_topic_are_not_merged(tmp_path: Path) -> None:
     for name, text in (("before", before), ("after", after)):
         (tmp_path / f"{name}.txt").write_text(text, encoding="utf-8")
         paths.append(str(tmp_path / f"{name}.txt"))
-    _, records = run(*paths, db=tmp_path / "s.db")
+    _, records = run(*paths, "--dedupe", db=tmp_path / "s.db")
     assert [r["duplicate_of"] for r in records] == [None, None]
+
+
+def test_files_are_deduplicated_when_asked(tmp_path: Path) -> None:
+    story = bbc_stories()[7]
+    copy = copy_of(story, outlet="Example")
+    paths = []
+    for name, s in (("a", story), ("b", copy)):
+        (tmp_path / f"{name}.txt").write_text(s.text, encoding="utf-8")
+        paths.append(str(tmp_path / f"{name}.txt"))
+    _, plain = run(*paths, db=tmp_path / "plain.db")  # files only: off unless asked
+    assert [r["duplicate_of"] for r in plain] == [None, None]
+    _, asked = run(*paths, "--dedupe", db=tmp_path / "asked.db")
+    assert asked[1]["duplicate_of"] == asked[0]["article_id"]
 
 
 @pytest.mark.parametrize("n", range(10))
@@ -224,5 +237,6 @@ def test_stories_from_one_template_with_other_figures_are_not_merged(tmp_path: P
     assert not Fingerprint.of(a).same_story(Fingerprint.of(b))
     for name, text in (("a", a), ("b", b)):
         (tmp_path / f"{name}.txt").write_text(text, encoding="utf-8")
-    _, records = run(str(tmp_path / "a.txt"), str(tmp_path / "b.txt"), db=tmp_path / "s.db")
+    a_txt, b_txt = str(tmp_path / "a.txt"), str(tmp_path / "b.txt")
+    _, records = run(a_txt, b_txt, "--dedupe", db=tmp_path / "s.db")
     assert [r["duplicate_of"] for r in records] == [None, None]

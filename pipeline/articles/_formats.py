@@ -211,8 +211,8 @@ def _iter_jsonl(source: str, f: IO[bytes]) -> Iterator[Item]:
 
 
 def _utf16_lines(f: IO[bytes]) -> Iterator[bytes | Oversize]:
-    """UTF-16 lines re-encoded as UTF-8 (a broken surrogate pair fails its own line only)."""
-    text = io.TextIOWrapper(f, encoding="utf-16", errors="surrogatepass", newline="")
+    """UTF-16 lines re-encoded as UTF-8 (a broken pair or a stray last byte becomes U+FFFD)."""
+    text = io.TextIOWrapper(f, encoding="utf-16", errors="replace", newline="")
     try:
         yield from bounded_lines(_Utf8Lines(text), MAX_ARTICLE_BYTES)
     finally:

@@ -74,12 +74,17 @@ _SPLIT = {
 }
 
 
-def _walk(folder: Path) -> list[Path]:
+def _walk(folder: Path, exclude: frozenset[str] = frozenset()) -> list[Path]:
+    """The article files under ``folder``; ``exclude`` holds real paths never to read (the
+    run's own ``--out``), compared by name first so a large folder costs no extra calls."""
     found: list[Path] = []
+    names = {os.path.basename(x) for x in exclude}
     for root, dirs, files in os.walk(folder):
         dirs[:] = [d for d in dirs if not d.startswith(".")]
         for name in files:
             if name.startswith(".") or Path(name).suffix.lower() not in _FOLDER_EXTENSIONS:
+                continue
+            if name in names and os.path.realpath(os.path.join(root, name)) in exclude:
                 continue
             found.append(Path(root, name))
     return sorted(found, key=lambda p: p.relative_to(folder).parts)
@@ -137,24 +142,32 @@ def _check_paths(paths: Sequence[str | Path]) -> list[str | Path]:
     return checked
 
 
-def _iter_paths(paths: list[str | Path], stdin: IO[bytes] | None) -> Iterator[Item]:
+def _iter_paths(
+    paths: list[str | Path], stdin: IO[bytes] | None, exclude: frozenset[str] = frozenset()
+) -> Iterator[Item]:
     for p in paths:
         if str(p) == "-":
             yield from _read_stdin(stdin if stdin is not None else sys.stdin.buffer)
             continue
         path = Path(p)
         if path.is_dir():
-            for file in _walk(path):
+            for file in _walk(path, exclude):
                 yield from _read_file(shown_path(file), file)
         else:
             yield from _read_file(shown_path(p), path)
 
 
 def iter_articles(
-    paths: Sequence[str | Path], *, stdin: IO[bytes] | None = None
+    paths: Sequence[str | Path],
+    *,
+    stdin: IO[bytes] | None = None,
+    exclude: Sequence[str | Path] = (),
 ) -> Iterator[Article | BadInput]:
     """Yield one Article or BadInput per input, in order, streaming (see the module docstring).
 
-    Raises ConfigError at once (before anything is read) if a path does not exist.
+    ``exclude``: files a folder walk must skip whatever they hold (a run's own ``--out``,
+    which may not exist yet). Raises ConfigError at once (before anything is read) if a
+    path does not exist.
     """
-    return _iter_paths(_check_paths(paths), stdin)
+    skip = frozenset(os.path.realpath(x) for x in exclude)
+    return _iter_paths(_check_paths(paths), stdin, skip)

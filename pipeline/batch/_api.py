@@ -17,6 +17,7 @@ short) and :class:`BatchAPIError` for the rest.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -27,6 +28,7 @@ import openai
 from openai import AsyncOpenAI
 from tenacity import AsyncRetrying, retry_if_exception, stop_after_attempt
 
+from pipeline.cassettes import scrub_text
 from pipeline.client import Endpoint
 from pipeline.errors import ConfigError, SummariseError
 from pipeline.retry import Failure, classify, wait_retry_after_or_backoff
@@ -280,6 +282,8 @@ class BatchAPI:
 
     def _error(self, exc: openai.APIError, what: str) -> SummariseError:
         failure = classify(exc, url=self.endpoint.label)
+        # the provider's message reaches records, the store and the terminal: no key in it
+        failure = dataclasses.replace(failure, message=scrub_text(failure.message))
         if isinstance(exc, openai.NotFoundError) and (what in ("/files", "/batches")):
             return NoBatchAPI(
                 f"{self.endpoint.label} has no Batch API (HTTP 404 on {what}): run without "

@@ -32,6 +32,7 @@ from pipeline.batch._context import Context, failed_record
 from pipeline.batch._limits import limit_name, revealed_limit, size_code
 from pipeline.batch._submit import QUEUE_TRIES, Submitter, queue_note, queue_tries, resolve
 from pipeline.batch._tables import Job, Request, article_from
+from pipeline.cassettes import scrub_text
 from pipeline.engine import Answer
 from pipeline.records import utc_now
 
@@ -231,6 +232,7 @@ class Collector:
     ) -> None:
         summariser = self.ctx.summariser_for(job)
         batch_id = info.id if info is not None else job.batch_id
+        message = scrub_text(message)  # a provider may echo a key back in its message
         record = failed_record(summariser, article_from(req.article), kind, message, batch_id)
         resolve(self.ctx, job.id, req.custom_id, req.cache_key, record, [], state="failed")
         counts.failed += 1
@@ -271,7 +273,7 @@ class Collector:
 
     def _failed(self, job: Job, info: BatchInfo) -> None:
         ctx, tables = self.ctx, self.ctx.tables
-        errors = info.errors
+        errors = [{**e, "message": scrub_text(str(e.get("message") or ""))} for e in info.errors]
         tables.update_job(job.id, status="failed", errors=errors)
         code = size_code(errors)
         text = (

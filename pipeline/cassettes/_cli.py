@@ -9,10 +9,9 @@ from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from pipeline.cassettes._errors import CassetteError
 from pipeline.cassettes._use import use_cassette
+from pipeline.yamlfile import YamlFileError, load_yaml
 
 
 def rerecord_command(path: str | Path, *, prompt_ref: str, model: str | None) -> str:
@@ -68,8 +67,10 @@ def cassette_info(path: str | Path) -> dict[str, Any]:
         first = next((i for i in infos if i["model"]), infos[0])
         return {**first, "interactions": sum(i["interactions"] for i in infos)}
     try:
-        data = yaml.safe_load(p.read_text(encoding="utf-8")) or {}
-    except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
+        data = load_yaml(p.read_text(encoding="utf-8"), p) or {}
+    except YamlFileError as exc:  # one line: the file, the line, the problem
+        raise CassetteError(f"cannot read cassette: {exc}") from exc
+    except (OSError, UnicodeDecodeError) as exc:
         raise CassetteError(f"cannot read cassette {p}: {exc}") from exc
     interactions = data.get("interactions") if isinstance(data, dict) else None
     if not isinstance(interactions, list) or not interactions:

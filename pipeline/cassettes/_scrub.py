@@ -11,6 +11,7 @@ from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from pipeline.cassettes._decode import _decode_response
 from pipeline.cassettes._secrets import REDACTED, scrub_text
+from pipeline.secrets import SECRET_QUERY_PARAMETERS as SECRET_QUERY_PARAMETERS
 
 #: request headers known to carry a credential or an account id (all are dropped anyway:
 #: only KEPT_REQUEST_HEADERS survive)
@@ -45,8 +46,7 @@ ACCOUNT_FIELDS = frozenset(
         "api_key",
     }
 )
-#: URI query parameters that may carry a credential
-SECRET_QUERY_PARAMETERS = frozenset({"api-key", "api_key", "key", "token", "access_token"})
+#: URI query parameters that may carry a credential: pipeline.secrets' list
 
 
 # -- scrubbing -----------------------------------------------------------------------------

@@ -11,7 +11,7 @@ from __future__ import annotations
 import os
 import re
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any, TypeVar, cast
 
@@ -34,18 +34,30 @@ class _LazyConsole:
     _console: Console | None = None
 
     def __getattr__(self, name: str) -> Any:
+        return getattr(self._real(), name)
+
+    def _real(self) -> Console:
         if self._console is None:
             from rich.console import Console
 
             self._console = Console(stderr=True, highlight=False)
-        return getattr(self._console, name)
+        return self._console
+
+    # special methods bypass __getattr__: rich's Live enters its console (``with console:``)
+    def __enter__(self) -> Console:
+        return self._real().__enter__()
+
+    def __exit__(self, *exc: Any) -> None:
+        self._real().__exit__(*exc)
 
 
 err_console = cast("Console", _LazyConsole())
 
 
 def _fail(message: str, code: int = 2) -> None:
-    click.echo(f"summarise: error: {message}", err=True)
+    from pipeline.secrets import terminal_safe
+
+    click.echo(f"summarise: error: {terminal_safe(message)}", err=True)
     sys.exit(code)
 
 
@@ -65,12 +77,17 @@ def _reader_gone() -> None:
 
 class _Group(click.Group):
     def invoke(self, ctx: click.Context) -> Any:
+        from pipeline.cli._signals import handling_sigterm, interrupted
+
+        # the command's own words, before parsing (click 9 will keep them all in ctx.args)
+        args = [*getattr(ctx, "_protected_args", []), *ctx.args]
         try:
-            return super().invoke(ctx)
+            with handling_sigterm():
+                return super().invoke(ctx)
         except SummariseError as exc:
             _fail(exc.message, exc.exit_code)
         except KeyboardInterrupt:
-            _fail("interrupted: finished articles are stored; run the same command to resume", 130)
+            _fail(*interrupted(args))
         except BrokenPipeError:
             _reader_gone()
         except (click.exceptions.Exit, click.ClickException, SystemExit):
@@ -186,14 +203,18 @@ def _summary_table(summary: RunSummary, title: str) -> None:
         kinds = ", ".join(f"{k}: {v}" for k, v in sorted(summary.failures.items()))
         err_console.print(f"failures by kind: {kinds}", markup=False)
     if summary.stopped:
-        err_console.print(f"run stopped: {summary.stopped}", markup=False, soft_wrap=True)
+        from pipeline.secrets import terminal_safe
+
+        stopped = terminal_safe(summary.stopped)
+        err_console.print(f"run stopped: {stopped}", markup=False, soft_wrap=True)
 
 
-def _open_out(out: str | None) -> IO[str]:
-    if out is None or out == "-":
-        return sys.stdout
-    Path(out).parent.mkdir(parents=True, exist_ok=True)
-    return open(out, "w", encoding="utf-8")  # noqa: SIM115 - closed by the caller
+def _open_out(out: str | None, *, inputs: Sequence[str] = ()) -> IO[str]:
+    """stdout, or ``--out`` checked now and written from the first record on (refused when
+    it is one of ``inputs``): see :mod:`pipeline.cli._output`."""
+    from pipeline.cli._output import open_out
+
+    return open_out(out, inputs=inputs)
 
 
 def _progress(enabled: bool) -> Progress | None:

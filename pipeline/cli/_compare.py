@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import re
 import sys
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import click
@@ -108,7 +107,13 @@ def compare(
     price_table = load_prices(prices)
     ref_texts = cmp.load_references(references) if references else None
     chosen = _check_paths(paths)
-    items = list(WebSource(chosen, db=kw["db"]))  # URLs of pages and feeds too
+    if out and out != "-":
+        from pipeline.cli._output import OutFile, refuse_out_over_inputs
+
+        refuse_out_over_inputs(out, chosen)
+        OutFile(out).check()  # a read-only or impossible --out fails now, not after the run
+    # URLs of pages and feeds too; the report's own --out is never read as an input
+    items = list(WebSource(chosen, db=kw["db"], exclude=[out] if out and out != "-" else []))
     if not items:
         raise ConfigError(f"no articles found in {' '.join(chosen)}")
     options = runner.RunOptions(
@@ -163,10 +168,14 @@ def compare(
     if fmt == "table" and out is None:
         report.render_table(comparison, Console(highlight=False))
     else:
-        text = report.render(comparison, fmt)
+        from pipeline.secrets import scrub
+
+        text = scrub(report.render(comparison, fmt))  # records stored by older runs too
         if out:
-            Path(out).parent.mkdir(parents=True, exist_ok=True)
-            Path(out).write_text(text, encoding="utf-8")
+            from pipeline.cli._output import OutFile
+
+            with OutFile(out) as f:
+                f.write(text)
             if not quiet:
                 err_console.print(f"wrote {out}", markup=False)
         else:

@@ -22,6 +22,7 @@ from collections.abc import Callable, Iterator, Sequence
 from typing import IO, TYPE_CHECKING, Any
 
 from pipeline.progress import RunProgress, count_articles
+from pipeline.secrets import terminal_safe
 
 if TYPE_CHECKING:
     from pipeline.records import Record
@@ -158,6 +159,7 @@ class RunDisplay:
         total: int | None = None,
     ) -> None:
         self.progress = RunProgress(label, total=total)
+        self._last_wait = -1e9
         err = sys.stderr
         self.line = (
             StatusLine(self.progress, err=err, out=out or sys.stdout)
@@ -191,6 +193,19 @@ class RunDisplay:
         if self.line is None:
             for note in self.progress.take_notes():
                 print(note, file=sys.stderr, flush=True)
+            self._print_wait(event)
+
+    def _print_wait(self, event: Any, min_gap_s: float = 5.0) -> None:
+        """Without a status line a wait is still said, one line at most every ``min_gap_s``
+        seconds ("waiting 26 s: rate limit"): a run is never silent while it waits."""
+        if getattr(event, "kind", None) != "waiting":
+            return
+        seconds = float(getattr(event, "seconds", 0) or 0)
+        now = time.monotonic()
+        if seconds >= 1.0 and now - self._last_wait >= min_gap_s:
+            self._last_wait = now
+            why = terminal_safe(str(getattr(event, "message", "") or "rate limit"))
+            print(f"waiting {seconds:.0f} s: {why}", file=sys.stderr, flush=True)
 
     def __enter__(self) -> RunDisplay:
         if self.line is not None:

@@ -70,7 +70,8 @@ def run(
     from pipeline import runner
 
     chosen = _check_paths(paths, default=not kw["urls"])
-    source = web_source(chosen, kw)
+    # the run's own --out is never read back as an input, even inside an input folder
+    source = web_source(chosen, kw, exclude=[out] if out and out != "-" else [])
     options = runner.RunOptions(
         prompt=prompt_ref,
         model=kw["model"],
@@ -81,7 +82,8 @@ def run(
         timeout=kw["timeout"],
         settings=_settings(kw),
         new=kw["only_new"],
-        dedupe=not kw["no_dedupe"],
+        # syndicated copies are a web matter: on by default when reading from the web
+        dedupe=source.has_urls if kw["dedupe"] is None else kw["dedupe"],
     )
     if use_batch and kw["only_new"]:
         raise ConfigError("--new works with live runs only for now: drop --batch or --new")
@@ -97,7 +99,7 @@ def run(
     if use_batch:
         run_batched(chosen, options, kw, out=out, quiet=quiet, no_wait=no_wait, items=source)
         return
-    stream = _open_out(out)
+    stream = _open_out(out, inputs=chosen)
     try:
         display = RunDisplay(
             f"{prompt.ref} · {endpoint.model}", quiet=quiet, paths=chosen, out=stream

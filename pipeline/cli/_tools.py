@@ -30,7 +30,7 @@ def score(file: str, out: str | None, quiet: bool) -> None:
     if file != "-" and not Path(file).is_file():
         raise ConfigError(f"no such file: {file}")
     inp = sys.stdin if file == "-" else open(file, encoding="utf-8", errors="replace")  # noqa: SIM115
-    stream = _open_out(out)
+    stream = _open_out(out, inputs=[file])
     try:
         ok, bad = score_jsonl(inp, stream)
     finally:
@@ -85,7 +85,7 @@ def judge(
         settings=_settings(kw),
     )
     inp = sys.stdin if file == "-" else open(file, encoding="utf-8", errors="replace")  # noqa: SIM115
-    stream = _open_out(out)
+    stream = _open_out(out, inputs=[file])
     try:
         ok, bad = judge_jsonl(inp, stream, options)
     finally:
@@ -201,6 +201,14 @@ def _fault_kinds(ctx: click.Context, param: click.Parameter, value: tuple[str, .
 )
 @click.option("--model-name", help="The model name the answers carry.")
 @click.option("--stub", is_flag=True, help="Answer with the stub, not the built-in model.")
+@click.option(
+    "--batch-time-scale",
+    type=click.FloatRange(min=0, min_open=True),
+    default=1.0,
+    show_default=True,
+    help="Batch API: simulated seconds per real second (3600: a 24-hour window in 24 s).",
+)
+@click.option("--no-batch-api", is_flag=True, help="Answer 404 on /v1/files and /v1/batches.")
 @_quiet_option
 def serve(**kw: Any) -> None:
     """Serve the built-in model as an OpenAI-compatible endpoint on 127.0.0.1, with rate

@@ -1,10 +1,10 @@
-"""The web options of ``summarise run`` (``--urls``, ``--limit``, ``--new``, ``--no-dedupe``,
-``--per-host``) and the item source they make: paths and URLs to articles
-(:class:`pipeline.web.WebSource`)."""
+"""The web options of ``summarise run`` (``--urls``, ``--limit``, ``--new``,
+``--dedupe/--no-dedupe``, ``--per-host``) and the item source they make: paths and URLs to
+articles (:class:`pipeline.web.WebSource`)."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
@@ -38,10 +38,10 @@ def web_options(fn: F) -> F:
             "(recognised by canonical URL and by content); for scheduled runs.",
         ),
         click.option(
-            "--no-dedupe",
-            is_flag=True,
-            help="Summarise every copy of a syndicated story (by default a later copy reuses "
-            "the first copy's summary, with duplicate_of set).",
+            "--dedupe/--no-dedupe",
+            default=None,
+            help="A later copy of a story reuses the first copy's summary (duplicate_of set, no "
+            "model call). Default: on when the run reads from the web, off for files only.",
         ),
         click.option(
             "--per-host",
@@ -56,9 +56,9 @@ def web_options(fn: F) -> F:
     return fn
 
 
-def web_source(paths: list[str], kw: dict[str, Any]) -> WebSource:
+def web_source(paths: list[str], kw: dict[str, Any], *, exclude: Sequence[str] = ()) -> WebSource:
     """Every input, in order: PATHS (files, folders, stdin, URLs), then each ``--urls`` file."""
     from pipeline.web import WebOptions, WebSource
 
     options = WebOptions(per_host=kw["per_host"], limit=kw["limit"])
-    return WebSource(paths, options=options, db=kw["db"], url_files=kw["urls"])
+    return WebSource(paths, options=options, db=kw["db"], url_files=kw["urls"], exclude=exclude)

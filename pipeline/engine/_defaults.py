@@ -35,6 +35,13 @@ def _default_pricer() -> Pricer | None:
     table = prices.load_prices(None)
 
     def price(model: str, attempt: Attempt) -> float | None:
-        return prices.cost_usd(table, model, attempt.prompt_tokens, attempt.completion_tokens)
+        return prices.cost_usd(
+            table,
+            model,
+            attempt.prompt_tokens,
+            attempt.completion_tokens,
+            cached_tokens=attempt.cached_tokens,
+            tier="batch" if attempt.origin == "batch" else "standard",
+        )
 
     return price

@@ -18,7 +18,7 @@ from typing import Any
 
 from openai import AsyncOpenAI
 
-from pipeline import builtin
+from pipeline import builtin, providers
 from pipeline.articles import Article
 from pipeline.client import Endpoint, make_client
 from pipeline.engine._answer import (
@@ -38,13 +38,14 @@ from pipeline.engine._transport import (
     Fallback,
     Journal,
     LiveTransport,
+    Reask,
     Reply,
     Stopped,
 )
 from pipeline.engine._wire import _schema_instructions
 from pipeline.errors import ModelCallError
 from pipeline.prompts import Prompt
-from pipeline.ratelimit import Limiter
+from pipeline.ratelimit import Limiter, probe_needed
 from pipeline.records import Record
 from pipeline.schemas import Schema, load_schema
 from pipeline.store import Attempt
@@ -78,12 +79,21 @@ class Summariser(LiveTransport):
         self.schema = schema or load_schema(prompt.schema)
         self.client = client or make_client(endpoint, max_connections=self.settings.concurrency)
         self.on_event = on_event or ignore
+        # what this run learns about the request the model takes (see pipeline.providers)
+        self.shape = providers.RequestShape.for_model(endpoint.model)
         self.limiter = limiter or Limiter(
             self.settings.rpm,
             self.settings.tpm,
             sleep=self._sleep,
             default_pause_s=max(0.01, 2 * self.settings.backoff_initial_s),
             on_pause=self._paused,
+            probe=not endpoint.is_builtin
+            and endpoint.replay is None
+            and probe_needed(
+                endpoint.base_url or endpoint.azure_endpoint,
+                rpm=self.settings.rpm,
+                tpm=self.settings.tpm,
+            ),
         )
         self.mode = MODES[0]  # the structured-output mode that works here, learnt per run
         self.scorer = scorer if scorer is not None else _default_scorer()
@@ -131,7 +141,7 @@ class Summariser(LiveTransport):
             "messages": messages,
             "max_tokens": max_tokens,
         }
-        for key in ("temperature", "top_p", "seed"):
+        for key in ("temperature", "top_p", "seed", "reasoning_effort"):
             if key in self.prompt.parameters:
                 req[key] = self.prompt.parameters[key]
         if mode == "json_schema":
@@ -166,11 +176,14 @@ class Summariser(LiveTransport):
         self, article: Article, *, variables: dict[str, str] | None = None
     ) -> dict[str, Any]:
         """The body of the first request the live run would send for ``article`` now (model,
-        messages, output budget, sampling parameters, structured-output mode): what a Batch
-        API line carries, so a batched article is asked exactly as a live one."""
+        messages, output budget, sampling parameters, structured-output mode, in the shape
+        this model is known or has been seen to take): what a Batch API line carries, so a
+        batched article is asked exactly as a live one."""
         mode = self.mode
-        return self._request(
-            self._messages(article, variables, mode), self.prompt.max_output_tokens, mode
+        return self.wire(
+            self._request(
+                self._messages(article, variables, mode), self.prompt.max_output_tokens, mode
+            )
         )
 
     # -- one article -------------------------------------------------------------------------
@@ -259,6 +272,12 @@ class Summariser(LiveTransport):
             record.cost_usd = (
                 None if any(c is None for c in costs) else sum(c or 0.0 for c in costs)
             )
+            if record.cost_usd is None:
+                from pipeline.prices import missing_price_note
+
+                note = missing_price_note(None, self.endpoint.model)
+                if note is not None:
+                    self.on_event(Event("note", note))
 
     def _log_reply(
         self,
@@ -327,6 +346,21 @@ class Summariser(LiveTransport):
                     reply = await self._send(
                         req, attempts, budget, purpose, key=key, article_id=article.id
                     )
+                except Reask as rejected:  # the provider refused the model's answer as invalid
+                    if reasks >= self.settings.max_reasks:
+                        raise ModelCallError(
+                            "schema_invalid",
+                            f"the provider rejected the answer after {reasks} re-ask(s): "
+                            f"{rejected.message}",
+                            attempts=len(attempts),
+                            last_output=rejected.last_output,
+                        ) from None
+                    reasks += 1
+                    purpose = "reask"
+                    conversation = reask_messages(
+                        rejected.last_output, [clip(rejected.message, ERROR_LIMIT) or ""]
+                    )
+                    continue
                 except Fallback:
                     nxt = MODES.index(mode) + 1
                     if nxt >= len(MODES):

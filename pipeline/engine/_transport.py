@@ -24,6 +24,7 @@ from tenacity import (
     stop_after_attempt,
 )
 
+from pipeline import providers
 from pipeline.cassettes import scrub_text
 from pipeline.client import Endpoint
 from pipeline.engine._events import Event, EventSink
@@ -32,7 +33,7 @@ from pipeline.engine._wire import _sdk_arguments
 from pipeline.errors import ModelCallError, RunStopped
 from pipeline.prompts import Prompt
 from pipeline.ratelimit import Limiter
-from pipeline.retry import Failure, classify, wait_retry_after_or_backoff
+from pipeline.retry import BodyError, Failure, classify, wait_retry_after_or_backoff
 from pipeline.store import Attempt
 from pipeline.store._journal import request_sha256
 
@@ -46,7 +47,29 @@ class Fallback(Exception):
 
 
 class BadBody(Exception):
-    """A 200 response whose body is not a JSON object (a proxy's page, a cut connection)."""
+    """A 200 response whose body is not a JSON object (a proxy's page, a cut connection), or
+    holds no choices and no error: retried as a transient failure."""
+
+
+class Reask(Exception):
+    """The server rejected the model's answer as invalid (Groq's ``json_validate_failed``):
+    re-ask like ``schema_invalid``, with what the model produced."""
+
+    def __init__(self, message: str, last_output: str | None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.last_output = last_output
+
+
+class _Adapted(Exception):
+    """A 400 about one request parameter was learnt: send the request again at once."""
+
+
+#: how many parameter adaptations one request may go through before its 400 is final
+MAX_ADAPTATIONS = 4
+#: how long the others wait for the first request of a mode to be rejected (a 400 comes back
+#: before any generation: milliseconds from a local server, a round trip from a hosted one)
+REJECTION_WINDOW_S = 0.5
 
 
 class Journal:
@@ -91,6 +114,7 @@ class LiveTransport:
     limiter: Limiter
     mode: str
     on_event: EventSink
+    shape: providers.RequestShape
 
     def _init_transport(self, journal: Journal | None) -> None:
         self.stop_reason: Failure | None = None
@@ -101,6 +125,8 @@ class LiveTransport:
         self._slots = asyncio.Semaphore(max(1, self.settings.concurrency))  # requests in flight
         self._confirmed: str | None = None  # the mode a 200 answer has shown to work
         self._mode_probe: asyncio.Future[None] | None = None  # one request tries a new mode
+        self._probe_started = 0.0  # when it went out (the event loop's clock)
+        self._tentative: str | None = None  # a mode whose probe outlived the rejection window
         self._rng_wait = wait_retry_after_or_backoff(
             initial=self.settings.backoff_initial_s, cap=self.settings.backoff_cap_s
         )
@@ -126,14 +152,30 @@ class LiveTransport:
             raise Stopped()
 
     # -- classification -----------------------------------------------------------------------
-    def _classify(self, exc: BaseException) -> Failure:
+    def _classify(self, exc: BaseException, request: dict[str, Any] | None = None) -> Failure:
         """:func:`classify`, with key-like strings and account ids in the server's message
         redacted: the message reaches the store, the records, the log and reports."""
-        failure = classify(exc, url=self.endpoint.label)
+        failure = classify(exc, url=self.endpoint.label, request=request)
         return dataclasses.replace(failure, message=scrub_text(failure.message))
 
+    def wire(self, req: dict[str, Any]) -> dict[str, Any]:
+        """``req`` as this server takes it: the parameters learnt renamed or dropped (see
+        :class:`~pipeline.providers.RequestShape`), and room to think in the output budget of
+        a model that reasons. Applied when a request is sent, so a request built before an
+        adaptation was learnt still goes out in the learnt shape."""
+        out = self.shape.apply(req)
+        if self.shape.reasoning:
+            for name in providers.OUTPUT_PARAMS:
+                if isinstance(out.get(name), int):
+                    budget = providers.output_budget(out[name], reasoning=True)
+                    out[name] = self.shape.capped(name, budget)
+        return out
+
     def _retryable(self, exc: BaseException) -> bool:
-        if isinstance(exc, Stopped | Fallback | ModelCallError) or self.stop_reason is not None:
+        if (
+            isinstance(exc, Stopped | Fallback | ModelCallError | Reask)
+            or self.stop_reason is not None
+        ):
             return False
         if isinstance(exc, BadBody):
             return True
@@ -146,7 +188,7 @@ class LiveTransport:
         )
 
     def _failure_error(self, exc: BaseException, attempts: list[Attempt]) -> Exception:
-        if isinstance(exc, ModelCallError | Stopped | Fallback):
+        if isinstance(exc, ModelCallError | Stopped | Fallback | Reask):
             return exc
         if isinstance(exc, BadBody):
             return ModelCallError("http_error", str(exc), attempts=len(attempts))
@@ -194,10 +236,8 @@ class LiveTransport:
         def announce(state: RetryCallState) -> None:
             wait = state.next_action.sleep if state.next_action else 0.0
             exc = state.outcome.exception() if state.outcome else None
-            kind = self._classify(exc).kind if exc is not None else "error"
-            self.on_event(
-                Event("retrying", f"{kind}: retrying", seconds=wait, article_id=article_id)
-            )
+            why = self._classify(exc).message if exc is not None else "error"
+            self.on_event(Event("retrying", why, seconds=wait, article_id=article_id))
 
         retrying = AsyncRetrying(
             stop=stop_after_attempt(max(1, budget.left)),
@@ -238,7 +278,12 @@ class LiveTransport:
         """One HTTP request: paced by the limiter, cancelled if the run stops meanwhile.
 
         Until a structured-output mode has had a 200 answer, one request at a time tries it:
-        the others wait, so a server that rejects it costs one 400, not one per article.
+        the others wait, so a server that rejects it (or a parameter in it) costs one 400, not
+        one per article. They wait only :data:`REJECTION_WINDOW_S` of the first request's
+        flight, not its whole answer: a server rejects a request before it generates anything,
+        so a request still in flight after that is being answered, and holding the others for
+        a full model latency would cost every run that much. A rejection that comes later
+        than the window is still handled, at the cost of one 400 per request then in flight.
         """
         if request_hash is not None and self.journal and request_hash in self.journal.pending:
             stored = self.journal.store.stored_answer(request_hash)
@@ -249,18 +294,31 @@ class LiveTransport:
                     if isinstance(body, dict):
                         budget.used += 1
                         return Reply(body, stored[2], purpose, origin="stored")
-        while self._confirmed != mode and self._mode_probe is not None:
-            await asyncio.wait({self._mode_probe})
+        loop = asyncio.get_running_loop()
+        while mode not in (self._confirmed, self._tentative) and self._mode_probe is not None:
+            left = self._probe_started + REJECTION_WINDOW_S - loop.time()
+            if left <= 0:  # the first request is being answered: no rejection is coming
+                self._tentative = mode
+                break
+            await asyncio.wait({self._mode_probe}, timeout=left)
         if self.stop_reason is not None:
             raise Stopped()
         if MODES.index(mode) < MODES.index(self.mode):  # learnt while this one waited
             raise Fallback(f"the server rejects {mode} output")
         probe: asyncio.Future[None] | None = None
-        if self._confirmed != mode:
-            probe = self._mode_probe = asyncio.get_running_loop().create_future()
+        if mode not in (self._confirmed, self._tentative):
+            probe = self._mode_probe = loop.create_future()
+            self._probe_started = loop.time()
         try:
+            for _ in range(MAX_ADAPTATIONS):
+                try:
+                    return await self._request_once(
+                        req, attempts, budget, purpose, mode, chars, key, request_hash
+                    )
+                except _Adapted:
+                    continue  # the next try goes out in the learnt shape, at once
             return await self._request_once(
-                req, attempts, budget, purpose, mode, chars, key, request_hash
+                req, attempts, budget, purpose, mode, chars, key, request_hash, adapt=False
             )
         finally:
             if probe is not None:
@@ -277,14 +335,25 @@ class LiveTransport:
         chars: int,
         key: str | None,
         request_hash: str | None,
+        *,
+        adapt: bool = True,
     ) -> Reply:
         """One HTTP request. A concurrency slot is held from pacing to the last byte of the
         answer only: building the request, parsing, validating, scoring and storing happen
         outside it, so ``--concurrency`` requests stay in flight at the server. A 200 answer
-        is kept in the journal before anything else is done with it."""
+        is kept in the journal before anything else is done with it.
+
+        A 400 about one parameter (:attr:`Failure.adapt`) is learnt for the run and raised as
+        :class:`_Adapted`: the request goes again at once, and that try is not counted against
+        ``--max-attempts``. A 200 whose body is an error (OpenRouter) is classified by its
+        own code (:class:`~pipeline.retry.BodyError`); one with no choices is retried."""
+        logical = req
         await self._slots.acquire()
         try:
-            budget_tokens = int(req.get("max_completion_tokens") or req.get("max_tokens") or 0)
+            shaped = self.wire(logical)
+            budget_tokens = int(
+                shaped.get("max_completion_tokens") or shaped.get("max_tokens") or 0
+            )
             sent_at = await self.limiter.acquire(self.limiter.estimate(chars, budget_tokens))
         except BaseException:
             self._slots.release()
@@ -293,6 +362,7 @@ class LiveTransport:
             self.limiter.release()
             self._slots.release()
             raise Stopped()
+        req = self.wire(logical)  # the shape learnt up to now, even while this one waited
         budget.used += 1
         started = time.perf_counter()
         if budget.first_sent is None:
@@ -338,6 +408,11 @@ class LiveTransport:
                     f"HTTP 200 from {self.endpoint.label} with a body that is not a JSON object "
                     f"({len(content):,} bytes)"
                 )
+            in_body = providers.body_error(body)
+            if in_body is not None:
+                raise BodyError(in_body, raw.headers)
+            if not body.get("choices"):
+                raise BadBody(f"HTTP 200 from {self.endpoint.label} with no choices and no error")
         except asyncio.CancelledError:
             if task in self._cancelled:
                 self._cancelled.discard(task)
@@ -353,22 +428,36 @@ class LiveTransport:
             log(200, "http_error", str(exc))
             raise
         except Exception as exc:
-            failure = self._classify(exc)
+            failure = self._classify(exc, req)
             if failure.stop_run:
                 self.stop(failure)
             response = getattr(exc, "response", None)
-            headers = getattr(response, "headers", None)
+            headers = getattr(response, "headers", None) or getattr(exc, "headers", None)
             self.limiter.observe_headers(headers)
             if failure.kind == "rate_limited" and failure.retryable:
                 self.limiter.rate_limited(failure.retry_after, sent_at=sent_at)
+            if failure.adapt is not None and adapt:
+                if self.shape.learn(failure.adapt):
+                    self.on_event(Event("adapted", f"{self.endpoint.model}: {failure.adapt.note}"))
+                if self.wire(logical) != req:  # the learnt shape changes this request
+                    log(failure.status_code, "adapted", failure.message)
+                    budget.used -= 1  # learning what the server takes is not a failed attempt
+                    raise _Adapted() from exc
             log(failure.status_code, failure.kind, failure.message)
+            if failure.reask:
+                raise Reask(failure.message, failure.last_output) from exc
             raise
         self._confirmed = mode
         usage = body.get("usage")
         prompt_tokens = usage.get("prompt_tokens") if isinstance(usage, dict) else None
+        output_tokens = usage.get("completion_tokens") if isinstance(usage, dict) else None
+        details = usage.get("completion_tokens_details") if isinstance(usage, dict) else None
+        if isinstance(details, dict) and (details.get("reasoning_tokens") or 0) > 0:
+            self.shape.thinks = True  # a model that reasons: later requests get room for it
         self.limiter.observe(
             raw.headers,
             estimated_prompt=int(chars / 4) + 1,
             actual_prompt=prompt_tokens if isinstance(prompt_tokens, int) else None,
+            actual_output=output_tokens if isinstance(output_tokens, int) else None,
         )
         return Reply(body, latency, purpose)

@@ -88,6 +88,8 @@ def _event(sentence: str, start: int, end: int) -> str:
                 lo, hi = clauses[j]
                 break
     words = sentence[lo:hi].strip(" ,;:.–—-\"“”‘’'…").split()
+    while len(words) > 3 and words[0].lower() in ("and", "but", "so", "while", "whereas"):
+        words = words[1:]  # "(…) and it appears that some 3,000 ... dispatched"
     if len(words) > EVENT_WORDS:
         words = _SAID.sub("", " ".join(words)).split() or words
     if len(words) <= EVENT_WORDS:

@@ -109,7 +109,7 @@ def _name_runs(sentence: str) -> Iterable[tuple[str, str, bool, str]]:
     i = 0
     while i < len(tokens):
         first = tokens[i].group(0)
-        if not (_capitalised(first) or (_POSSESSIVE.search(first) and first[:1].isupper())):
+        if not first[:1].isupper() or not (_capitalised(first) or _POSSESSIVE.search(first)):
             i += 1
             continue
         j = i

@@ -39,7 +39,15 @@ from pipeline.prompts._folders import (
 )
 from pipeline.yamlfile import YamlFileError, line_of, load_yaml
 
-_MARKER = re.compile(r"<\s*(/?)\s*(article|summary)\s*>", re.IGNORECASE)
+# anything a model could read as an article or summary tag: "<" (or its fullwidth and
+# small-form look-alikes), optional spaces and slash, the name, then attributes up to ">"
+# (an unclosed tag loses only its name: the text after it is kept)
+_MARKER = re.compile(
+    r"[<\uff1c\ufe64]\s*(/?)\s*(article|summary)(?![\w-])"
+    r"(?:[^<>\uff1c\uff1e\ufe64\ufe65]{0,200}[>\uff1e\ufe65])?",
+    re.IGNORECASE,
+)
+_INVISIBLE = re.compile(r"[\u00ad\u200b-\u200f\u2060-\u2064\ufeff]")
 _SLOT = re.compile(r"\{\{\s*(\w+)\s*\}\}")
 SCHEMA_FILE = Path(__file__).with_name("prompt_file.schema.json")
 
@@ -109,7 +117,11 @@ class Prompt:
 
 
 def _neutralise(text: str) -> str:
-    """Stop data from closing its delimiters early: ``</article>`` becomes ``[/article]``."""
+    """Stop data from closing its delimiters early: ``</article>``, and every variant a model
+    could take for it (``</article id=1>``, ``</ARTICLE``, fullwidth brackets, a zero-width
+    space in the name), becomes ``[/article]``."""
+    if _INVISIBLE.search(text):
+        text = _INVISIBLE.sub("", text)
     return _MARKER.sub(lambda m: "[" + m.group(1) + m.group(2).lower() + "]", text)
 
 

@@ -4,10 +4,14 @@ Files API of :mod:`pipeline.server._files`, faithful to OpenAI's documented beha
 Built from OpenAI's documentation (the API reference's Batch and request-output objects,
 the batch guide) and openai-python 3.x's types; no recording of the real service was found
 in public repositories. Validation error codes follow llama-stack's reference
-implementation of the same API (``invalid_json_line``, ``missing_required_parameter``,
-``invalid_url``); ``duplicate_custom_id``, ``too_many_tasks`` and ``token_limit_exceeded``
-are the codes OpenAI reports for those failures (the last with its recorded message
-"Enqueued token limit reached for MODEL in organization ORG. Limit: N enqueued tokens.").
+implementation of the same API (llamastack/llama-stack,
+``providers/inline/batches/reference/batches.py``: ``invalid_json_line``,
+``missing_required_parameter``, ``invalid_url``, ``streaming_unsupported``);
+``token_limit_exceeded`` carries the message users quote from OpenAI ("Enqueued token limit
+reached for MODEL in organization ORG. Limit: N enqueued tokens. Please try again once some
+in_progress batches have been completed."; see ``tests/data/openai_batch/``);
+``duplicate_custom_id`` and ``too_many_tasks`` are named by the issue that asked for this
+server, their messages written here.
 
 Life of a batch, on a simulated clock (:attr:`BatchConfig.time_scale` simulated seconds per
 real second, so a 24-hour window passes in seconds; :meth:`BatchEngine.advance_clock` jumps

@@ -17,6 +17,7 @@ from types import TracebackType
 from typing import Any
 
 from pipeline.server._app import FakeOpenAIServer
+from pipeline.server._batches import BatchConfig
 from pipeline.server._config import ServerConfig
 from pipeline.server._faults import FAULT_KINDS, Fault
 from pipeline.server._responders import Responder, stub_responder
@@ -152,6 +153,15 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--retry-after", type=float, default=0.1, help="rate_limit fault retry-after")
     p.add_argument("--model-name")
     p.add_argument("--stub", action="store_true", help="answer with the stub, not the builtin")
+    p.add_argument(
+        "--batch-time-scale",
+        type=float,
+        default=1.0,
+        help="Batch API: simulated seconds per real second (3600: a 24-hour window in 24 s)",
+    )
+    p.add_argument(
+        "--no-batch-api", action="store_true", help="answer 404 on /v1/files and /v1/batches"
+    )
     p.add_argument("-q", "--quiet", action="store_true", help="no final stats on stderr")
     return p
 
@@ -184,6 +194,7 @@ def main(argv: list[str] | None = None) -> int:
             hang_s=args.hang,
             rate_limit_retry_after_s=args.retry_after,
             model_name=args.model_name,
+            batch=BatchConfig(enabled=not args.no_batch_api, time_scale=args.batch_time_scale),
         )
         faults = [Fault(k) for k in args.enqueue]
     except ValueError as e:

@@ -172,22 +172,34 @@ class Store(JournalMixin):
     def origin_run(self, cache_key: str, created_at: str) -> dict[str, Any] | None:
         """The run that asked the model for the stored result ``cache_key`` made at
         ``created_at`` (a record served from the store keeps both): its ``settings`` (with
-        ``concurrency``), ``endpoint`` and ``started_at``; None when it is not known."""
+        ``concurrency``), ``endpoint`` and ``started_at``, and ``asked_before``, how many
+        articles that run had asked the model for at earlier positions (its warm-up is the
+        first ``concurrency``); None when it is not known."""
         with self._lock:
             row = self._db.execute(
-                "SELECT runs.settings, runs.endpoint, runs.started_at FROM results"
-                " JOIN runs ON runs.id = results.run_id"
+                "SELECT runs.settings, runs.endpoint, runs.started_at, results.run_id,"
+                " results.position FROM results JOIN runs ON runs.id = results.run_id"
                 " WHERE results.cache_key=? AND results.status='ok'"
                 " AND json_extract(results.record, '$.created_at')=?"
                 " AND json_extract(results.record, '$.cached')=0"
                 " ORDER BY results.id LIMIT 1",
                 (cache_key, created_at),
             ).fetchone()
-        if row is None:
-            return None
+            if row is None:
+                return None
+            (before,) = self._db.execute(
+                "SELECT COUNT(*) FROM results WHERE run_id=? AND position<?"
+                " AND json_extract(record, '$.cached')=0 AND cache_key NOT LIKE 'bad:%'",
+                (row[3], row[4]),
+            ).fetchone()
         settings = json.loads(row[0] or "{}")
-        return {"settings": settings, "endpoint": row[1], "started_at": row[2],
-                "concurrency": settings.get("concurrency")}  # fmt: skip
+        return {
+            "settings": settings,
+            "endpoint": row[1],
+            "started_at": row[2],
+            "concurrency": settings.get("concurrency"),
+            "asked_before": int(before),
+        }
 
     def save_result(
         self,

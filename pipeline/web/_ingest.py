@@ -102,8 +102,10 @@ class WebSource:
         stdin: IO[bytes] | None = None,
         transport: httpx2.AsyncBaseTransport | None = None,
         url_files: Sequence[str | Path] = (),
+        exclude: Sequence[str | Path] = (),
     ) -> None:
         self.inputs = list(inputs)
+        self.exclude = list(exclude)  # files a folder walk skips (a run's own --out)
         self.url_files = [Path(f) for f in url_files]
         self.options = options or WebOptions()
         self.db = db
@@ -129,7 +131,7 @@ class WebSource:
 
     def __iter__(self) -> Iterator[Item]:
         if not self.has_urls:  # nothing to fetch: no thread, no loop
-            return iter_articles(self.inputs, stdin=self.stdin)
+            return iter_articles(self.inputs, stdin=self.stdin, exclude=self.exclude)
         return _in_thread(self._items, self.options.window)
 
     async def _items(self) -> AsyncIterator[Item]:
@@ -155,7 +157,7 @@ class WebSource:
             if is_url(text):
                 yield _guarded(text, functools.partial(self._address, text))
             else:
-                yield from iter_articles([given], stdin=self.stdin)
+                yield from iter_articles([given], stdin=self.stdin, exclude=self.exclude)
         for path in self.url_files:
             yield from self._url_file(path)
 
