@@ -26,12 +26,13 @@ import dataclasses
 import json
 import sqlite3
 import threading
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
 from pipeline.articles import Article
 from pipeline.records import Record, utc_now
+from pipeline.secrets import scrub_text
 from pipeline.store import Store
 
 OPEN_STATES = ("building", "prepared", "uploading", "uploaded", "creating", "submitted")
@@ -108,6 +109,9 @@ class Tables:
         # the store's own connection and lock: one writer, shared with save_result
         self._db: sqlite3.Connection = store._db
         self._lock: threading.Lock = store._lock
+        # a provider's words kept with a job (errors, notes) lose the run's own secrets, as
+        # records do (the store is a ScrubbingStore in every command; key-like strings always)
+        self._scrub: Callable[[str], str] = getattr(store, "scrub", scrub_text)
 
     # -- jobs -------------------------------------------------------------------------------------
 
@@ -188,6 +192,9 @@ class Tables:
         for key in ("request_counts", "errors"):
             if key in fields and fields[key] is not None:
                 fields[key] = json.dumps(fields[key], sort_keys=True)
+        for key in ("errors", "note"):
+            if isinstance(fields.get(key), str):
+                fields[key] = self._scrub(fields[key])
         sets = ", ".join(f"{k}=?" for k in fields)
         with self._lock:
             self._db.execute(f"UPDATE batch_jobs SET {sets} WHERE id=?", [*fields.values(), job_id])
@@ -210,7 +217,7 @@ class Tables:
                 )
                 self._db.execute(
                     "UPDATE batch_jobs SET state='abandoned', note=?, finished_at=? WHERE id=?",
-                    (note, utc_now(), job_id),
+                    (self._scrub(note), utc_now(), job_id),
                 )
                 self._db.execute("COMMIT")
             except BaseException:
