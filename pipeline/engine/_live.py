@@ -113,7 +113,7 @@ async def run_live(
     settings = summariser.settings
     holder = new_holder()
     started_at = utc_now()
-    summariser.journal = Journal(store, store.journal_hashes())
+    journal = summariser.journal = Journal(store, store.journal_hashes())
     renewing = asyncio.ensure_future(_renew(store, holder))
     # Everything alive now (modules, the SDK's type machinery, the client) lives for the run:
     # take it out of the cyclic GC's full collections, which would otherwise walk it again
@@ -142,7 +142,10 @@ async def run_live(
                 _as_this_input(hit, item)
                 store.save_result(run_id, position, key, hit)
                 return hit
-        if not store.claim(key, holder):
+        claim = store.claim(key, holder)
+        if claim.took_over:  # its holder died: it may have journalled answers since we read
+            journal.pending |= store.journal_hashes(key)
+        if not claim:
             try:
                 hit = await _wait_for_lease(store, key, holder, summariser, since=started_at)
             except Stopped:
@@ -233,7 +236,9 @@ async def _wait_for_lease(
         hit = store.cached(key, since="" if not summariser.settings.force else since)
         if hit is not None:
             return hit
-        if store.claim(key, holder):
+        if store.claim(key, holder):  # its holder ended without a result, or died
+            if summariser.journal is not None:  # what it journalled before it died is ours
+                summariser.journal.pending |= store.journal_hashes(key)
             return None
 
 

@@ -24,12 +24,27 @@ import sqlite3
 import threading
 import time
 import uuid
+from dataclasses import dataclass
 from typing import Any
 
 from pipeline.records import utc_now
 
 LEASE_TTL_S = 60.0
 HOST = socket.gethostname()
+
+
+@dataclass(frozen=True)
+class Claim:
+    """What :meth:`JournalMixin.claim` found: ``taken`` (true in a boolean context) when this
+    holder has the lease now; ``took_over`` when it was another holder's, one that died or
+    let it expire: that holder may have journalled answers for the article since this run
+    read the journal."""
+
+    taken: bool
+    took_over: bool = False
+
+    def __bool__(self) -> bool:
+        return self.taken
 
 
 def request_sha256(request: dict[str, Any]) -> str:
@@ -69,24 +84,32 @@ class JournalMixin:
                 (cache_key, request_hash, status_code, body, latency_ms, utc_now()),
             )
 
-    def journal_hashes(self) -> set[str]:
-        """The request hashes that have a stored answer not yet turned into a result."""
+    def journal_hashes(self, cache_key: str | None = None) -> set[str]:
+        """The request hashes that have a stored answer not yet turned into a result (of one
+        article's requests, with ``cache_key``)."""
         with self._lock:
-            return {r[0] for r in self._db.execute("SELECT request_sha256 FROM answers")}
+            if cache_key is None:
+                rows = self._db.execute("SELECT request_sha256 FROM answers")
+            else:
+                rows = self._db.execute(
+                    "SELECT request_sha256 FROM answers WHERE cache_key=?", (cache_key,)
+                )
+            return {r[0] for r in rows}
 
-    def stored_answer(self, request_hash: str) -> tuple[int, str, int] | None:
-        """(status, body, latency) of the oldest stored answer to this request, if any."""
+    def stored_answers(self, request_hash: str) -> list[tuple[int, str, int]]:
+        """(status, body, latency) of every stored answer to this request, oldest first (a
+        200 error body, then the retry's answer, when a run died after both arrived)."""
         with self._lock:
-            row = self._db.execute(
+            rows = self._db.execute(
                 "SELECT status_code, body, latency_ms FROM answers WHERE request_sha256=?"
-                " ORDER BY id LIMIT 1",
+                " ORDER BY id",
                 (request_hash,),
-            ).fetchone()
-        return (int(row[0]), str(row[1]), int(row[2] or 0)) if row else None
+            ).fetchall()
+        return [(int(r[0]), str(r[1]), int(r[2] or 0)) for r in rows]
 
     # -- leases ---------------------------------------------------------------------------
-    def claim(self, cache_key: str, holder: str, *, ttl: float = LEASE_TTL_S) -> bool:
-        """Take the lease on ``cache_key`` unless a live holder has it; True when taken."""
+    def claim(self, cache_key: str, holder: str, *, ttl: float = LEASE_TTL_S) -> Claim:
+        """Take the lease on ``cache_key`` unless a live holder has it (see :class:`Claim`)."""
         now = time.time()
         pid = os.getpid()
         with self._lock:
@@ -114,7 +137,7 @@ class JournalMixin:
                 if db.in_transaction:
                     db.execute("ROLLBACK")
                 raise
-        return free
+        return Claim(free, took_over=free and row is not None and row[0] != holder)
 
     def renew_leases(self, holder: str, *, ttl: float = LEASE_TTL_S) -> None:
         with self._lock:
