@@ -72,7 +72,7 @@ def screen(output: str) -> list[str]:
 
     Lines are logical (a line longer than the terminal is not wrapped here): what matters is
     which text ends up on the same line. ``\\r`` returns to column 0, ``ESC[2K`` / ``ESC[K``
-    erase, other escape sequences (colours, cursor shape) are ignored.
+    erase, ``ESC[nA`` moves up, other escape sequences (colours, cursor shape) are ignored.
     """
     lines: list[list[str]] = [[]]
     row, col = 0, 0
@@ -82,7 +82,9 @@ def screen(output: str) -> list[str]:
         m = _CSI.match(output, i) if ch == "\x1b" else None
         if m:
             args, final = m.group(1), m.group(2)
-            if final == "K":
+            if final == "A":  # cursor up (a live display redrawing itself)
+                row = max(0, row - int(args or "1"))
+            elif final == "K":
                 if args in ("2", "1"):
                     lines[row][: col if args == "1" else len(lines[row])] = (
                         [" "] * col if args == "1" else []

@@ -106,13 +106,26 @@ class BatchProgress:
         from rich.live import Live
 
         if self.console.is_terminal and not self.quiet:
-            self.live = Live(self._table(), console=self.console, transient=True)
+            self.live = Live(
+                self._table(),
+                console=self.console,
+                transient=True,
+                redirect_stdout=False,  # records go to stdout untouched (see end_live)
+                redirect_stderr=False,
+            )
             self.live.start()
         return self
 
     def __exit__(self, *exc: object) -> None:
+        self.end_live()
+
+    def end_live(self) -> None:
+        """Take the live table off the terminal for good (before records reach stdout: on
+        one terminal the table's redraws would otherwise land on a record's line); what
+        follows is reported a line per change."""
         if self.live is not None:
             self.live.stop()
+            self.live = None
 
     def __call__(self, event: BatchEvent) -> None:
         if event.kind == "status" and event.job is not None and event.info is not None:
@@ -200,12 +213,18 @@ def run_batched(
     stream = _open_out(out, inputs=chosen) if not no_wait else None
     write = runner.write_records(stream) if stream is not None else None
 
+    progress = BatchProgress(err_console, quiet=quiet)
+
+    to_terminal = stream is sys.stdout
+
     def emit(record: Record) -> None:
         if write is not None:
+            if to_terminal:
+                progress.end_live()
             write(record)
 
     try:
-        with BatchProgress(err_console, quiet=quiet) as progress:
+        with progress:
             result = batchmode.run(
                 iter_articles(chosen, exclude=_own(out)) if items is None else items,
                 options,
@@ -390,10 +409,19 @@ def collect_command_(batch_id: str | None, out: str | None, quiet: bool, **kw: A
 
     stream = _open_out(out)
     write = runner.write_records(stream)
+    progress = BatchProgress(err_console, quiet=quiet)
+
+    to_terminal = stream is sys.stdout
+
+    def emit(record: Record) -> None:
+        if to_terminal:
+            progress.end_live()
+        write(record)
+
     try:
-        with BatchProgress(err_console, quiet=quiet) as progress:
+        with progress:
             summary, notes = batchmode.collect(
-                _options(kw), batch_id, batch_settings(kw), on_record=write, on_event=progress
+                _options(kw), batch_id, batch_settings(kw), on_record=emit, on_event=progress
             )
     except KeyboardInterrupt:
         message, code = interrupted((), INTERRUPTED.removeprefix("interrupted: "))

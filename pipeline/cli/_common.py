@@ -34,11 +34,21 @@ class _LazyConsole:
     _console: Console | None = None
 
     def __getattr__(self, name: str) -> Any:
+        return getattr(self._real(), name)
+
+    def _real(self) -> Console:
         if self._console is None:
             from rich.console import Console
 
             self._console = Console(stderr=True, highlight=False)
-        return getattr(self._console, name)
+        return self._console
+
+    # special methods bypass __getattr__: rich's Live enters its console (``with console:``)
+    def __enter__(self) -> Console:
+        return self._real().__enter__()
+
+    def __exit__(self, *exc: Any) -> None:
+        self._real().__exit__(*exc)
 
 
 err_console = cast("Console", _LazyConsole())
