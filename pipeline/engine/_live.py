@@ -10,6 +10,7 @@ import json
 from collections import deque
 from collections.abc import AsyncIterable, AsyncIterator, Callable, Iterable, Iterator
 from dataclasses import dataclass, field
+from typing import Any, Protocol
 
 from pipeline.articles import Article, BadInput
 from pipeline.engine._events import Event
@@ -22,6 +23,16 @@ from pipeline.store import Attempt, Store
 from pipeline.store._journal import LEASE_TTL_S, Claim, new_holder
 
 Item = Article | BadInput
+
+
+class NearDuplicates(Protocol):
+    """The near-duplicate step a driver calls (:class:`pipeline.web.Dedupe`)."""
+
+    def claim(self, article: Article) -> Any: ...
+
+    async def reuse(self, twin: Any, article: Article) -> Record | None: ...
+
+    def settle(self, article: Article, record: Record | None) -> None: ...
 
 
 @dataclass
@@ -97,8 +108,12 @@ async def run_live(
     *,
     run_id: int,
     on_record: Callable[[Record], None] | None = None,
+    dedupe: NearDuplicates | None = None,
 ) -> AsyncIterator[Record]:
     """Yield one record per input, in input order, committing each as it finishes.
+
+    ``dedupe`` (:class:`pipeline.web.Dedupe`): a later copy of a story already summarised
+    (earlier in this run, or in an earlier run) reuses that summary, with no model call.
 
     The input is consumed lazily: at most ``window`` articles are held at once (running,
     waiting for a request slot, or finished and waiting for their turn in input order), so
@@ -127,6 +142,25 @@ async def run_live(
     done_ok: set[str] = set()  # with --force: keys answered in this run (the store has them)
 
     async def one(position: int, item: Item) -> Record:
+        if dedupe is None or isinstance(item, BadInput):
+            return await answer(position, item)
+        twin = dedupe.claim(item)  # in input order: before this task's first await
+        if twin is not None:
+            copied = await dedupe.reuse(twin, item)
+            if copied is not None:
+                key = cache_key(
+                    item.id, summariser.prompt, summariser.schema, summariser.endpoint.model
+                )
+                store.save_result(run_id, position, "dup:" + key, copied)
+                return copied
+        rec: Record | None = None
+        try:
+            rec = await answer(position, item)
+            return rec
+        finally:
+            dedupe.settle(item, rec)
+
+    async def answer(position: int, item: Item) -> Record:
         if isinstance(item, BadInput):
             rec = _bad_record(item, summariser)
             store.save_result(run_id, position, "bad:" + item.id, rec)
