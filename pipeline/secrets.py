@@ -231,6 +231,11 @@ class ScrubbingStore:
     def __getattr__(self, name: str) -> Any:
         return getattr(self._store, name)
 
+    def scrub(self, text: str) -> str:
+        """``text`` without the run's secrets: for the other texts a caller stores through
+        this handle (a provider's message kept with a batch job, say)."""
+        return self._secrets.scrub(text)
+
     def save_result(
         self, run_id: int, position: int, cache_key: str, record: Any, attempts: Any = (), **kw: Any
     ) -> None:

@@ -26,15 +26,17 @@ import dataclasses
 import json
 import sqlite3
 import threading
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
 from pipeline.articles import Article
 from pipeline.records import Record, utc_now
-from pipeline.store import Store
+from pipeline.secrets import scrub_text
+from pipeline.store import BATCH_OPEN_STATES, Store, live_lease
 
-OPEN_STATES = ("building", "prepared", "uploading", "uploaded", "creating", "submitted")
+OPEN_STATES = BATCH_OPEN_STATES  # a job's open requests claim their articles (the live engine
+# reads the same states: pipeline.store._journal.batch_hold)
 
 
 @dataclass(frozen=True)
@@ -108,6 +110,9 @@ class Tables:
         # the store's own connection and lock: one writer, shared with save_result
         self._db: sqlite3.Connection = store._db
         self._lock: threading.Lock = store._lock
+        # a provider's words kept with a job (errors, notes) lose the run's own secrets, as
+        # records do (the store is a ScrubbingStore in every command; key-like strings always)
+        self._scrub: Callable[[str], str] = getattr(store, "scrub", scrub_text)
 
     # -- jobs -------------------------------------------------------------------------------------
 
@@ -188,6 +193,9 @@ class Tables:
         for key in ("request_counts", "errors"):
             if key in fields and fields[key] is not None:
                 fields[key] = json.dumps(fields[key], sort_keys=True)
+        for key in ("errors", "note"):
+            if isinstance(fields.get(key), str):
+                fields[key] = self._scrub(fields[key])
         sets = ", ".join(f"{k}=?" for k in fields)
         with self._lock:
             self._db.execute(f"UPDATE batch_jobs SET {sets} WHERE id=?", [*fields.values(), job_id])
@@ -210,7 +218,7 @@ class Tables:
                 )
                 self._db.execute(
                     "UPDATE batch_jobs SET state='abandoned', note=?, finished_at=? WHERE id=?",
-                    (note, utc_now(), job_id),
+                    (self._scrub(note), utc_now(), job_id),
                 )
                 self._db.execute("COMMIT")
             except BaseException:
@@ -233,27 +241,32 @@ class Tables:
 
     def claim(
         self, job_id: int, first_line: int, rows: list[tuple[str, str, str, int]]
-    ) -> list[bool]:
+    ) -> list[str]:
         """Add request lines ``(custom_id, cache_key, article JSON, submissions)`` to a job
-        in one transaction, numbered from ``first_line``. An article already open in another
-        batch is not added (False in its place, and no line number used): no article is
-        ever in two open batches."""
-        added: list[bool] = []
+        in one write transaction, numbered from ``first_line``; for each row, ``added``, or
+        why not (no line number used): ``batch`` (the article is open in another batch: no
+        article is ever in two open batches) or ``live`` (a live run is asking for it now:
+        :func:`~pipeline.store._journal.live_lease`, read in the same transaction as the
+        live engine's claims, so the two never both pay)."""
+        added: list[str] = []
         line = first_line
         with self._lock:
-            self._db.execute("BEGIN")
+            self._db.execute("BEGIN IMMEDIATE")
             try:
                 for cid, key, article, submissions in rows:
+                    if live_lease(self._db, key):
+                        added.append("live")
+                        continue
                     try:
                         self._db.execute(
                             "INSERT INTO batch_requests (job, line, custom_id, cache_key,"
                             " article, state, submissions) VALUES (?,?,?,?,?,'open',?)",
                             (job_id, line, cid, key, article, submissions),
                         )
-                        added.append(True)
+                        added.append("added")
                         line += 1
                     except sqlite3.IntegrityError:
-                        added.append(False)
+                        added.append("batch")
                 self._db.execute("COMMIT")
             except BaseException:
                 self._db.execute("ROLLBACK")

@@ -20,7 +20,7 @@ from pipeline.prompts import Prompt
 from pipeline.records import Record, utc_now
 from pipeline.schemas import Schema
 from pipeline.store import Attempt, Store
-from pipeline.store._journal import LEASE_TTL_S, new_holder
+from pipeline.store._journal import LEASE_TTL_S, Claim, new_holder
 
 Item = Article | BadInput
 
@@ -128,7 +128,7 @@ async def run_live(
     settings = summariser.settings
     holder = new_holder()
     started_at = utc_now()
-    summariser.journal = Journal(store, store.journal_hashes())
+    journal = summariser.journal = Journal(store, store.journal_hashes())
     renewing = asyncio.ensure_future(_renew(store, holder))
     # Everything alive now (modules, the SDK's type machinery, the client) lives for the run:
     # take it out of the cyclic GC's full collections, which would otherwise walk it again
@@ -176,17 +176,25 @@ async def run_live(
                 _as_this_input(hit, item)
                 store.save_result(run_id, position, key, hit)
                 return hit
-        if not store.claim(key, holder):
+        claim = store.claim(key, holder)
+        if claim.took_over:  # its holder died: it may have journalled answers since we read
+            journal.pending |= store.journal_hashes(key)
+        if not claim and claim.batch is None:
             try:
-                hit = await _wait_for_lease(store, key, holder, summariser, since=started_at)
+                found = await _wait_for_lease(store, key, holder, summariser, since=started_at)
             except Stopped:
                 rec = summariser.stopped_record(item)
                 store.save_result(run_id, position, key, rec)
                 return rec
-            if hit is not None:
-                _as_this_input(hit, item)
-                store.save_result(run_id, position, key, hit)
-                return hit
+            if isinstance(found, Record):
+                _as_this_input(found, item)
+                store.save_result(run_id, position, key, found)
+                return found
+            claim = found
+        if claim.batch is not None:  # paid for in an open batch: not asked again here
+            rec = _in_batch_record(item, summariser, claim)
+            store.save_result(run_id, position, key, rec)
+            return rec
         working[key] = me
         attempts: list[Attempt] = []
         try:  # the summariser bounds the requests in flight; the window bounds the articles
@@ -253,9 +261,10 @@ async def _renew(store: Store, holder: str) -> None:
 
 async def _wait_for_lease(
     store: Store, key: str, holder: str, summariser: Summariser, *, since: str
-) -> Record | None:
+) -> Record | Claim:
     """Another live run is asking for ``key``: wait until its result is stored (returned, to be
-    reused) or its lease ends (None: this run claimed it and asks itself)."""
+    reused) or its lease ends (the :class:`Claim` then taken: this run asks itself; or, when a
+    batch claimed the article meanwhile, the batch's claim)."""
     delay = 0.05
     told = False
     while True:
@@ -267,8 +276,26 @@ async def _wait_for_lease(
         hit = store.cached(key, since="" if not summariser.settings.force else since)
         if hit is not None:
             return hit
-        if store.claim(key, holder):
-            return None
+        claim = store.claim(key, holder)
+        if claim or claim.batch is not None:
+            if claim and summariser.journal is not None:  # what a holder that died journalled
+                summariser.journal.pending |= store.journal_hashes(key)
+            return claim
+
+
+def _in_batch_record(item: Article, summariser: Summariser, claim: Claim) -> Record:
+    """The record of an input whose article waits in an open batch: failed (no answer yet),
+    with the command that collects the batch; once collected, a run serves it from the store."""
+    rec = summariser._record(item, status="failed")
+    where = f" --base-url {claim.endpoint}" if claim.endpoint else ""
+    rec.error = {
+        "kind": "in_batch",
+        "last_output": None,
+        "message": f"this article waits in the open batch {claim.batch} (submitted to "
+        f"{claim.endpoint}), whose answer is paid for already: collect it with `summarise "
+        f"batch collect{where}`, then run again to have it from the store",
+    }
+    return rec
 
 
 def _max_chars() -> int:

@@ -104,6 +104,22 @@ class Reply:
     origin: str = "live"
 
 
+def _parse(content: bytes | str) -> dict[str, Any] | None:
+    """A response body as a JSON object, or None (not JSON, not an object, nested too deep)."""
+    try:
+        body = json.loads(content)
+    except (ValueError, RecursionError):
+        return None
+    return body if isinstance(body, dict) else None
+
+
+def is_answer(body: dict[str, Any]) -> bool:
+    """A 200 body that is a model's answer: ``choices`` and no error inside (OpenRouter sends
+    errors with status 200). The live path accepts nothing else, and neither does the journal:
+    a journalled error body is not an answer to reuse."""
+    return providers.body_error(body) is None and bool(body.get("choices"))
+
+
 class LiveTransport:
     """Requests over HTTP for one prompt version on one endpoint (a base of ``Summariser``)."""
 
@@ -286,14 +302,12 @@ class LiveTransport:
         than the window is still handled, at the cost of one 400 per request then in flight.
         """
         if request_hash is not None and self.journal and request_hash in self.journal.pending:
-            stored = self.journal.store.stored_answer(request_hash)
             self.journal.pending.discard(request_hash)
-            if stored is not None and stored[0] == 200:
-                with contextlib.suppress(ValueError):
-                    body = json.loads(stored[1])
-                    if isinstance(body, dict):
-                        budget.used += 1
-                        return Reply(body, stored[2], purpose, origin="stored")
+            for status, text, latency in self.journal.store.stored_answers(request_hash):
+                body = _parse(text) if status == 200 else None
+                if body is not None and is_answer(body):  # what the live path would accept
+                    budget.used += 1
+                    return Reply(body, latency, purpose, origin="stored")
         loop = asyncio.get_running_loop()
         while mode not in (self._confirmed, self._tentative) and self._mode_probe is not None:
             left = self._probe_started + REJECTION_WINDOW_S - loop.time()
@@ -399,11 +413,8 @@ class LiveTransport:
                     latency,
                 )
             await asyncio.sleep(0)  # let the next request go out before parsing this answer
-            try:
-                body = json.loads(content)
-            except (ValueError, RecursionError):
-                body = None
-            if not isinstance(body, dict):
+            body = _parse(content)
+            if body is None:
                 raise BadBody(
                     f"HTTP 200 from {self.endpoint.label} with a body that is not a JSON object "
                     f"({len(content):,} bytes)"
