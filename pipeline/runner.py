@@ -184,15 +184,10 @@ def _finish(r: _Run, st: Store, status: str = "finished") -> None:
 
 
 def store_error(st: Store, exc: sqlite3.Error) -> StoreError:
-    """A one-line StoreError naming the store's path and SQLite's own first complaint (a
-    failed ROLLBACK after a full disk hides the cause in its context)."""
-    first: BaseException = exc
-    seen: BaseException | None = exc
-    while seen is not None:
-        if isinstance(seen, sqlite3.Error):
-            first = seen
-        seen = seen.__context__
-    cause = str(first) or type(first).__name__
+    """A one-line StoreError naming the store's path and SQLite's complaint (every write
+    transaction rolls back only what SQLite left open: :func:`pipeline.store._tx.transaction`,
+    so the complaint is the real one, not a failed ROLLBACK's)."""
+    cause = str(exc) or type(exc).__name__
     low = cause.lower()
     if "full" in low:
         fix = "free some space on its disk, or point --db at another disk"

@@ -26,13 +26,14 @@ import dataclasses
 import json
 import sqlite3
 import threading
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
 from pipeline.articles import Article
 from pipeline.records import Record, utc_now
 from pipeline.store import Store
+from pipeline.store._tx import transaction
 
 OPEN_STATES = ("building", "prepared", "uploading", "uploaded", "creating", "submitted")
 
@@ -108,6 +109,8 @@ class Tables:
         # the store's own connection and lock: one writer, shared with save_result
         self._db: sqlite3.Connection = store._db
         self._lock: threading.Lock = store._lock
+        # a scrubbing store (pipeline.secrets) scrubs what the provider wrote before it is kept
+        self._scrub: Callable[[Any], Any] = getattr(store, "scrub_data", lambda data: data)
 
     # -- jobs -------------------------------------------------------------------------------------
 
@@ -185,6 +188,9 @@ class Tables:
     def update_job(self, job_id: int, **fields: Any) -> None:
         if not fields:
             return
+        for key in ("errors", "note"):
+            if fields.get(key) is not None:
+                fields[key] = self._scrub(fields[key])
         for key in ("request_counts", "errors"):
             if key in fields and fields[key] is not None:
                 fields[key] = json.dumps(fields[key], sort_keys=True)
@@ -202,20 +208,15 @@ class Tables:
         """Give a job up (its file was never complete, or it can never be submitted): its
         open requests are freed for another batch. Returns how many were freed."""
         with self._lock:
-            self._db.execute("BEGIN")
-            try:
+            with transaction(self._db):
                 cur = self._db.execute(
                     "UPDATE batch_requests SET state='abandoned' WHERE job=? AND state='open'",
                     (job_id,),
                 )
                 self._db.execute(
                     "UPDATE batch_jobs SET state='abandoned', note=?, finished_at=? WHERE id=?",
-                    (note, utc_now(), job_id),
+                    (self._scrub(note), utc_now(), job_id),
                 )
-                self._db.execute("COMMIT")
-            except BaseException:
-                self._db.execute("ROLLBACK")
-                raise
             return int(cur.rowcount)
 
     def enqueued_tokens(self, endpoint: str, model: str) -> int:
@@ -240,24 +241,18 @@ class Tables:
         ever in two open batches."""
         added: list[bool] = []
         line = first_line
-        with self._lock:
-            self._db.execute("BEGIN")
-            try:
-                for cid, key, article, submissions in rows:
-                    try:
-                        self._db.execute(
-                            "INSERT INTO batch_requests (job, line, custom_id, cache_key,"
-                            " article, state, submissions) VALUES (?,?,?,?,?,'open',?)",
-                            (job_id, line, cid, key, article, submissions),
-                        )
-                        added.append(True)
-                        line += 1
-                    except sqlite3.IntegrityError:
-                        added.append(False)
-                self._db.execute("COMMIT")
-            except BaseException:
-                self._db.execute("ROLLBACK")
-                raise
+        with self._lock, transaction(self._db):
+            for cid, key, article, submissions in rows:
+                try:
+                    self._db.execute(
+                        "INSERT INTO batch_requests (job, line, custom_id, cache_key,"
+                        " article, state, submissions) VALUES (?,?,?,?,?,'open',?)",
+                        (job_id, line, cid, key, article, submissions),
+                    )
+                    added.append(True)
+                    line += 1
+                except sqlite3.IntegrityError:
+                    added.append(False)
         return added
 
     def open_request(self, cache_key: str) -> Request | None:
@@ -328,18 +323,12 @@ class Tables:
         """Many ``(position, cache_key, source, title)`` waits of one run, one transaction."""
         if not waits:
             return
-        with self._lock:
-            self._db.execute("BEGIN")
-            try:
-                self._db.executemany(
-                    "INSERT OR REPLACE INTO batch_waits (run_id, position, cache_key, source,"
-                    " title) VALUES (?,?,?,?,?)",
-                    [(run_id, p, k, s, t) for p, k, s, t in waits],
-                )
-                self._db.execute("COMMIT")
-            except BaseException:
-                self._db.execute("ROLLBACK")
-                raise
+        with self._lock, transaction(self._db):
+            self._db.executemany(
+                "INSERT OR REPLACE INTO batch_waits (run_id, position, cache_key, source,"
+                " title) VALUES (?,?,?,?,?)",
+                [(run_id, p, k, s, t) for p, k, s, t in waits],
+            )
 
     def article_for(self, cache_key: str) -> Article | None:
         """The article of the newest request made for ``cache_key``, if any."""
@@ -448,7 +437,7 @@ class Tables:
             self._db.execute(
                 "INSERT OR REPLACE INTO batch_limits (endpoint, model, name, value, reason,"
                 " learnt_at) VALUES (?,?,?,?,?,?)",
-                (endpoint, model, name, value, reason, utc_now()),
+                (endpoint, model, name, value, self._scrub(reason), utc_now()),
             )
 
 

@@ -27,6 +27,7 @@ import uuid
 from typing import Any
 
 from pipeline.records import utc_now
+from pipeline.store._tx import transaction
 
 LEASE_TTL_S = 60.0
 HOST = socket.gethostname()
@@ -91,8 +92,7 @@ class JournalMixin:
         pid = os.getpid()
         with self._lock:
             db = self._db
-            db.execute("BEGIN IMMEDIATE")
-            try:
+            with transaction(db, "BEGIN IMMEDIATE"):
                 row = db.execute(
                     "SELECT holder, host, pid, expires_at FROM leases WHERE cache_key=?",
                     (cache_key,),
@@ -109,11 +109,6 @@ class JournalMixin:
                         " VALUES (?,?,?,?,?)",
                         (cache_key, holder, HOST, pid, now + ttl),
                     )
-                db.execute("COMMIT")
-            except BaseException:
-                if db.in_transaction:
-                    db.execute("ROLLBACK")
-                raise
         return free
 
     def renew_leases(self, holder: str, *, ttl: float = LEASE_TTL_S) -> None:
