@@ -32,7 +32,7 @@ from pipeline.errors import ConfigError, StoreError
 from pipeline.prompts import Prompt, check_command, load_prompt
 from pipeline.records import Record
 from pipeline.schemas import load_schema
-from pipeline.secrets import ScrubbingStore, Secrets, current, remember
+from pipeline.secrets import Secrets, current, remember, scrubbing
 from pipeline.store import Store
 
 if TYPE_CHECKING:
@@ -149,10 +149,9 @@ async def _drive(
     )
     # the run's own secrets (key, URL credentials) never reach the store or a record, even
     # when a server echoes them inside an answer
-    secret = Secrets.from_endpoint(r.endpoint)
-    clean = ScrubbingStore(st, secret)
+    clean = scrubbing(st, Secrets.from_endpoint(r.endpoint))
     try:
-        async for record in run_live(items, summariser, clean, run_id=r.summary.run_id):  # type: ignore[arg-type]
+        async for record in run_live(items, summariser, clean, run_id=r.summary.run_id):
             r.summary.add(record)
             if on_record:
                 on_record(record)

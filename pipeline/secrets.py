@@ -31,7 +31,7 @@ import os
 import re
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar, cast
 from urllib.parse import parse_qsl, unquote, urlsplit
 
 if TYPE_CHECKING:
@@ -253,6 +253,20 @@ class ScrubbingStore:
         self._store.save_answer(
             cache_key, request_hash, status_code, self._secrets.scrub(body), latency_ms
         )
+
+    def scrub_data(self, data: Any) -> Any:
+        """What a writer that shares this store's connection (batch mode's tables: a
+        provider's error texts, notes) scrubs before it writes."""
+        return self._secrets.scrub_data(data)
+
+
+S = TypeVar("S")
+
+
+def scrubbing(store: S, secrets: Secrets) -> S:
+    """``store`` behind a :class:`ScrubbingStore`, typed as the store it stands for: what a
+    live run (``runner``) and batch mode (``pipeline.batch``) hand the code that writes."""
+    return cast(S, ScrubbingStore(store, secrets))
 
 
 # -- the terminal ----------------------------------------------------------------------------

@@ -27,6 +27,7 @@ from pipeline.errors import ConfigError
 from pipeline.prompts import load_prompt
 from pipeline.records import Record
 from pipeline.runner import RunOptions, cassette_context, endpoint_for, prepare
+from pipeline.secrets import Secrets, scrubbing
 from pipeline.store import Attempt, Store
 
 
@@ -80,8 +81,11 @@ async def _session(
         backoff_initial_s=settings.backoff_initial_s,
     )
     folder = settings.folder or Path(store.path).parent / "batches"
+    # the run's own secrets (key, URL credentials) never reach the store, as in a live run:
+    # records, attempts (a batch answer's raw output) and the provider's texts are scrubbed
+    clean = scrubbing(store, Secrets.from_endpoint(endpoint))
     ctx = Context(
-        Tables(store),
+        Tables(clean),
         api,
         settings,
         folder,
