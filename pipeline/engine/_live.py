@@ -113,7 +113,7 @@ async def run_live(
     settings = summariser.settings
     holder = new_holder()
     started_at = utc_now()
-    summariser.journal = Journal(store, store.journal_hashes())
+    summariser.journal = Journal(store, store.journal_index())
     renewing = asyncio.ensure_future(_renew(store, holder))
     # Everything alive now (modules, the SDK's type machinery, the client) lives for the run:
     # take it out of the cyclic GC's full collections, which would otherwise walk it again

@@ -74,11 +74,23 @@ REJECTION_WINDOW_S = 0.5
 
 class Journal:
     """Where answers are kept the moment they arrive (see :mod:`pipeline.store._journal`):
-    the store, the article's cache key, and the request hashes that already have an answer."""
+    the store, and the answers an earlier run stored and this run may take instead of asking
+    (request hash -> answer ids, oldest first: the same request may have been answered more
+    than once, and each answer is taken once, in order)."""
 
-    def __init__(self, store: Any, pending: set[str]) -> None:
+    def __init__(self, store: Any, pending: dict[str, list[int]]) -> None:
         self.store = store
         self.pending = pending
+
+    def take(self, request_hash: str) -> tuple[int, str, int] | None:
+        """The next stored answer to this request, if one is left: (status, body, latency)."""
+        ids = self.pending.get(request_hash)
+        while ids:
+            stored: tuple[int, str, int] | None = self.store.stored_answer(ids.pop(0))
+            if stored is not None:
+                return stored
+        self.pending.pop(request_hash, None)
+        return None
 
 
 @dataclasses.dataclass
@@ -286,8 +298,7 @@ class LiveTransport:
         than the window is still handled, at the cost of one 400 per request then in flight.
         """
         if request_hash is not None and self.journal and request_hash in self.journal.pending:
-            stored = self.journal.store.stored_answer(request_hash)
-            self.journal.pending.discard(request_hash)
+            stored = self.journal.take(request_hash)
             if stored is not None and stored[0] == 200:
                 with contextlib.suppress(ValueError):
                     body = json.loads(stored[1])

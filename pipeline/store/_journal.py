@@ -75,13 +75,23 @@ class JournalMixin:
         with self._lock:
             return {r[0] for r in self._db.execute("SELECT request_sha256 FROM answers")}
 
-    def stored_answer(self, request_hash: str) -> tuple[int, str, int] | None:
-        """(status, body, latency) of the oldest stored answer to this request, if any."""
+    def journal_index(self) -> dict[str, list[int]]:
+        """Every stored answer not yet turned into a result: request hash -> the answers'
+        ids, oldest first. One request may have several answers: a model that gives the same
+        invalid answer twice makes two identical re-asks."""
+        index: dict[str, list[int]] = {}
+        with self._lock:
+            for answer_id, request_hash in self._db.execute(
+                "SELECT id, request_sha256 FROM answers ORDER BY id"
+            ):
+                index.setdefault(str(request_hash), []).append(int(answer_id))
+        return index
+
+    def stored_answer(self, answer_id: int) -> tuple[int, str, int] | None:
+        """(status, body, latency) of one stored answer, if it is still there."""
         with self._lock:
             row = self._db.execute(
-                "SELECT status_code, body, latency_ms FROM answers WHERE request_sha256=?"
-                " ORDER BY id LIMIT 1",
-                (request_hash,),
+                "SELECT status_code, body, latency_ms FROM answers WHERE id=?", (answer_id,)
             ).fetchone()
         return (int(row[0]), str(row[1]), int(row[2] or 0)) if row else None
 
