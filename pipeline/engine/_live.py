@@ -4,6 +4,7 @@ reuse of stored results (:func:`cache_key`) and :class:`RunSummary`'s tally."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import gc
 import hashlib
 import json
@@ -13,6 +14,7 @@ from dataclasses import dataclass, field
 
 from pipeline.articles import Article, BadInput
 from pipeline.engine._events import Event
+from pipeline.engine._input import numbered
 from pipeline.engine._summariser import Summariser
 from pipeline.engine._transport import Journal, Stopped
 from pipeline.prompts import Prompt
@@ -100,10 +102,12 @@ async def run_live(
 ) -> AsyncIterator[Record]:
     """Yield one record per input, in input order, committing each as it finishes.
 
-    The input is consumed lazily: at most ``window`` articles are held at once (running,
-    waiting for a request slot, or finished and waiting for their turn in input order), so
-    memory stays flat however long the input is. Two inputs with the same cache key never
-    ask the model twice: the later one waits for the earlier and is served from the store.
+    The input is consumed lazily, in a reader thread (:func:`~pipeline.engine._input.numbered`:
+    a slow or stalled input never holds up the requests in flight): at most ``window``
+    articles are held at once (running, waiting for a request slot, or finished and waiting
+    for their turn in input order), so memory stays flat however long the input is. Two
+    inputs with the same cache key never ask the model twice: the later one waits for the
+    earlier and is served from the store.
 
     Nor do two runs on one store: before asking, a run claims the article's lease
     (:mod:`pipeline.store._journal`); an article another live run is asking for waits for
@@ -184,10 +188,13 @@ async def run_live(
         return rec
 
     try:
-        async for position, item in _numbered(items):
-            pending.append(asyncio.ensure_future(one(position, item)))
-            while len(pending) >= window:
-                yield await pop()
+        # the input is read in a thread of its own: a slow disk or a stalled stdin never
+        # holds up the requests in flight (pipeline.engine._input)
+        async with contextlib.aclosing(numbered(items)) as inputs:
+            async for position, item in inputs:
+                pending.append(asyncio.ensure_future(one(position, item)))
+                while len(pending) >= window:
+                    yield await pop()
         while pending:
             yield await pop()
     finally:
@@ -196,18 +203,6 @@ async def run_live(
         renewing.cancel()
         store.release_leases(holder)
         gc.unfreeze()
-
-
-async def _numbered(items: Iterable[Item] | AsyncIterable[Item]) -> AsyncIterator[tuple[int, Item]]:
-    """``enumerate`` for plain and async inputs (web input is fetched in the run's own loop)."""
-    if isinstance(items, AsyncIterable):
-        position = 0
-        async for item in items:
-            yield position, item
-            position += 1
-    else:
-        for position, item in enumerate(items):
-            yield position, item
 
 
 async def _renew(store: Store, holder: str) -> None:
