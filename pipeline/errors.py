@@ -37,6 +37,7 @@ FAILURE_KINDS = (
     "http_error",
     "auth",
     "too_long",
+    "in_batch",  # the article waits in an open batch: paid for there, not asked again live
 )
 
 

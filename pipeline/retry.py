@@ -172,6 +172,8 @@ def _classify_status(
             "too_long", f"HTTP 429: {message} (shorten the article)", False, False, status
         )
     if status == 429 or (in_body and f.status == 429):
+        if rule is not None and rule.name == "daily_quota" and retry_after is None:
+            return Failure(rule.kind, f"{head} ({rule.fix})", False, True, status, retry_after)
         if retry_after is not None and retry_after > LONGEST_WAIT_S:
             return Failure(
                 "rate_limited",
@@ -217,7 +219,7 @@ def _classify_status(
             return Failure("http_error", head, False, False, status, adapt=change)
     if f.code == "article_too_short":  # the built-in model's word for an unusable article
         return Failure("bad_input", head, False, False, status)
-    if rule is not None and rule.name == "unknown_model":
+    if rule is not None and rule.stop_run and rule.kind == "http_error":  # unknown model, ...
         return Failure("http_error", f"{head} ({rule.fix})", False, True, status)
     if status == 404:
         return Failure(

@@ -49,6 +49,10 @@ class RunOptions:
     record: str | None = None
     timeout: float = 60.0
     settings: RunSettings = RunSettings()
+    # web input (pipeline.web): only articles never summarised before with this prompt and
+    # model (--new); later copies of a story reuse the first copy's summary (off: --no-dedupe)
+    new: bool = False
+    dedupe: bool = False
 
 
 def endpoint_for(options: RunOptions) -> Endpoint:
@@ -104,6 +108,8 @@ class _Run:
     settings: RunSettings
     summary: RunSummary
     started: float
+    new: bool = False
+    dedupe: bool = False
 
 
 def _begin(options: RunOptions, st: Store, command: str) -> _Run:
@@ -133,7 +139,7 @@ def _begin(options: RunOptions, st: Store, command: str) -> _Run:
             "force": settings.force,
         },
     )
-    return _Run(prompt, endpoint, settings, summary, started)
+    return _Run(prompt, endpoint, settings, summary, started, options.new, options.dedupe)
 
 
 async def _drive(
@@ -150,8 +156,13 @@ async def _drive(
     # the run's own secrets (key, URL credentials) never reach the store or a record, even
     # when a server echoes them inside an answer
     clean = scrubbing(st, Secrets.from_endpoint(r.endpoint))
+    dedupe = None
+    if r.new or r.dedupe:
+        items, dedupe = _web_steps(r, items, st)
     try:
-        async for record in run_live(items, summariser, clean, run_id=r.summary.run_id):
+        async for record in run_live(
+            items, summariser, clean, run_id=r.summary.run_id, dedupe=dedupe
+        ):
             r.summary.add(record)
             if on_record:
                 on_record(record)
@@ -159,6 +170,30 @@ async def _drive(
         await summariser.client.close()
     if summariser.stop_reason is not None:
         r.summary.stopped = summariser.stop_reason.message
+
+
+def _web_steps(
+    r: _Run, items: Iterable[Item] | AsyncIterable[Item], st: Store
+) -> tuple[Iterable[Item] | AsyncIterable[Item], Any]:
+    """``--new`` (known articles left out, known addresses not fetched) and the near-duplicate
+    step, both from :mod:`pipeline.web`."""
+    from pipeline.web import Dedupe, NewOnly
+
+    schema = load_schema(r.prompt.schema)
+    model = r.endpoint.model
+
+    def key(article_id: str) -> str:
+        return cache_key(article_id, r.prompt, schema, model)
+
+    run_id = r.summary.run_id
+    dedupe = Dedupe(st, key=key, run_id=run_id, stored=not r.settings.force) if r.dedupe else None
+    if r.new:
+        only = NewOnly(st, key=key, run_id=run_id, dedupe=dedupe)
+        skip = getattr(items, "skip_known", None)
+        if skip is not None:
+            skip(only.known_url)
+        items = only.filter(items)
+    return items, dedupe
 
 
 def _finish(r: _Run, st: Store, status: str = "finished") -> None:

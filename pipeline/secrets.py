@@ -231,6 +231,11 @@ class ScrubbingStore:
     def __getattr__(self, name: str) -> Any:
         return getattr(self._store, name)
 
+    def scrub(self, text: str) -> str:
+        """``text`` without the run's secrets: for the other texts a caller stores through
+        this handle (a provider's message kept with a batch job, say)."""
+        return self._secrets.scrub(text)
+
     def save_result(
         self, run_id: int, position: int, cache_key: str, record: Any, attempts: Any = (), **kw: Any
     ) -> None:
@@ -254,18 +259,13 @@ class ScrubbingStore:
             cache_key, request_hash, status_code, self._secrets.scrub(body), latency_ms
         )
 
-    def scrub_data(self, data: Any) -> Any:
-        """What a writer that shares this store's connection (batch mode's tables: a
-        provider's error texts, notes) scrubs before it writes."""
-        return self._secrets.scrub_data(data)
-
 
 S = TypeVar("S")
 
 
 def scrubbing(store: S, secrets: Secrets) -> S:
-    """``store`` behind a :class:`ScrubbingStore`, typed as the store it stands for: what a
-    live run (``runner``) and batch mode (``pipeline.batch``) hand the code that writes."""
+    """``store`` behind a :class:`ScrubbingStore`, typed as the store it stands for (what
+    the live runner hands the engine)."""
     return cast(S, ScrubbingStore(store, secrets))
 
 

@@ -69,6 +69,9 @@ class Context:
     summarisers: dict[tuple[str, str], Summariser] = field(default_factory=dict)
     make_summariser: Callable[[str, str], Summariser] | None = None
     on_event: Callable[[BatchEvent], None] = lambda e: None
+    #: cache key -> (article, prompt ref, model, run): articles a live run was asking for
+    #: when a writer would have put them in a batch; they wait for that run's answer
+    live_held: dict[str, tuple[Article, str, str, int | None]] = field(default_factory=dict)
 
     def summariser(self, prompt_ref: str, model: str) -> Summariser:
         key = (prompt_ref, model)
@@ -86,6 +89,11 @@ class Context:
         return Limits().merged(learnt, self.settings.given())
 
     def writer(self, summariser: Summariser, run_id: int | None) -> JobWriter:
+        ref, model = summariser.prompt.ref, summariser.endpoint.model
+
+        def held(article: Article, key: str) -> None:
+            self.live_held[key] = (article, ref, model, run_id)
+
         return JobWriter(
             self.tables,
             self.folder,
@@ -95,6 +103,7 @@ class Context:
             prompt=summariser.prompt,
             run_id=run_id,
             first_request=summariser.first_request,
+            on_live=held,
         )
 
     def emit(self, kind: str, message: str, job: Job | None = None, **kw: Any) -> None:

@@ -47,6 +47,7 @@ class PlanCounts:
     in_open_batches: int = 0
     new_requests: int = 0
     too_long: int = 0
+    asked_live: int = 0  # a live run was asking for the article: its answer is waited for
 
 
 class BatchDriver:
@@ -110,17 +111,53 @@ class BatchDriver:
             counts.new_requests += 1
         flush_waits()
         writer.close()
-        counts.new_requests -= writer.claimed_elsewhere + len(writer.too_big)
+        counts.asked_live = len(writer.leased_live)
+        counts.new_requests -= writer.claimed_elsewhere + len(writer.too_big) + counts.asked_live
         counts.in_open_batches += writer.claimed_elsewhere
         self._too_big(writer, summariser)
         counts.too_long = len(writer.too_big)
+        live = (
+            f", {counts.asked_live:,} being asked by a live run (its answers are waited for)"
+            if counts.asked_live
+            else ""
+        )
         ctx.emit(
             "planned",
             f"{counts.inputs:,} input(s): {counts.new_requests:,} new request(s) in "
             f"{len(writer.jobs)} batch file(s), {counts.in_open_batches:,} already in open "
-            f"batches, {counts.cached:,} from the store, {counts.bad:,} bad",
+            f"batches, {counts.cached:,} from the store, {counts.bad:,} bad{live}",
         )
         return counts
+
+    def settle_live(self) -> int:
+        """Articles a live run was asking for when they would have gone into a batch
+        (:attr:`Context.live_held`): once the live answer is stored, every input waiting for
+        it gets it from the store; an article whose live run ended without an answer (it
+        failed, or died) goes into a batch now. Returns how many are still being asked live."""
+        ctx, tables = self.ctx, self.ctx.tables
+        store = tables.store
+        writers: dict[tuple[str, str, int | None], JobWriter] = {}
+        for key, (article, ref, model, run_id) in list(ctx.live_held.items()):
+            hit = store.cached(key)
+            if hit is not None:
+                del ctx.live_held[key]
+                resolve(ctx, None, None, key, copy_record(hit, cached=True), [], state=None)
+                continue
+            if store.leased(key):
+                continue  # still being asked
+            del ctx.live_held[key]
+            if tables.open_request(key) is not None:
+                continue  # another batch took it meanwhile: its waits follow that batch
+            writer = writers.get((ref, model, run_id))
+            if writer is None:
+                writer = writers[ref, model, run_id] = ctx.writer(
+                    ctx.summariser(ref, model), run_id
+                )
+            writer.add(article, key)
+        for (ref, model, _), writer in writers.items():
+            writer.close()
+            self._too_big(writer, ctx.summariser(ref, model))
+        return len(ctx.live_held)
 
     def reconcile(self, run_id: int) -> int:
         """Every unresolved wait of the run whose article has no open request gets the
@@ -140,13 +177,19 @@ class BatchDriver:
                 break
             after = waits[-1].position
             for w in waits:
-                if w.cache_key in asked or tables.open_request(w.cache_key) is not None:
+                if (
+                    w.cache_key in asked
+                    or w.cache_key in ctx.live_held
+                    or tables.open_request(w.cache_key) is not None
+                ):
                     continue
                 hit = tables.store.cached(w.cache_key)
                 if hit is not None:
                     rec = copy_record(hit, cached=True, source=w.source, title=w.title)
                     tables.store.save_result(w.run_id, w.position, w.cache_key, rec)
                     continue
+                if tables.store.leased(w.cache_key):
+                    continue  # a live run is asking for it: its answer comes to the store
                 article = tables.article_for(w.cache_key)
                 if article is None:  # never asked (a plan cut short): nothing to ask with
                     rec = failed_record(
@@ -202,6 +245,13 @@ class BatchDriver:
         last_request = 0.0
         seen: dict[int, tuple[str, int, int]] = {}
         while True:
+            if submit_only:  # live answers come within a request's time: wait for them here
+                pause = 0.05
+                while self.settle_live():
+                    await asyncio.sleep(pause)
+                    pause = min(1.0, pause * 2)
+            else:
+                self.settle_live()
             watched = set(job_ids)
             for run_id in run_ids:
                 if tables.count_unresolved(run_id) and not tables.jobs_for_run(run_id):
@@ -261,7 +311,7 @@ class BatchDriver:
             if changed:
                 interval = settings.poll_interval_s
                 continue
-            await asyncio.sleep(interval)
+            await asyncio.sleep(min(interval, 1.0) if ctx.live_held else interval)
             interval = min(max(settings.poll_cap_s, settings.poll_interval_s), interval * 1.5)
 
     async def _collect(self, job: Job, info: BatchInfo) -> None:

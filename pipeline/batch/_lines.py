@@ -56,7 +56,9 @@ class _Open:
     lines: int = 0
     size: int = 0
     tokens: int = 0
-    pending: list[tuple[bytes, int, tuple[str, str, str, int]]] = field(default_factory=list)
+    pending: list[tuple[bytes, int, tuple[str, str, str, int], Article]] = field(
+        default_factory=list
+    )
 
 
 class JobWriter:
@@ -74,8 +76,10 @@ class JobWriter:
         prompt: Any,
         run_id: int | None,
         first_request: Callable[[Article], dict[str, Any]],
+        on_live: Callable[[Article, str], None] | None = None,
     ) -> None:
         self.tables = tables
+        self.on_live = on_live
         self.folder = folder
         self.limits = limits
         self.endpoint = endpoint
@@ -86,6 +90,9 @@ class JobWriter:
         self.jobs: list[int] = []
         self.too_big: list[tuple[Article, str, str]] = []  # (article, key, why) never fits
         self.claimed_elsewhere = 0
+        #: (article, key) a live run is asking for now: in no batch; their inputs wait for
+        #: the live answer (see :meth:`~pipeline.batch._driver.BatchDriver.settle_live`)
+        self.leased_live: list[tuple[Article, str]] = []
         #: called before lines are claimed (the planner stores the inputs' waits first)
         self.before_flush: Callable[[], None] | None = None
         self._open: _Open | None = None
@@ -116,7 +123,7 @@ class JobWriter:
             cur = None
         if cur is None:
             cur = self._start(cid)
-        cur.pending.append((data, tokens, (cid, key, article_json(article), submissions)))
+        cur.pending.append((data, tokens, (cid, key, article_json(article), submissions), article))
         cur.size += len(data)
         cur.tokens += tokens
         if len(cur.pending) >= FLUSH_EVERY:
@@ -156,13 +163,18 @@ class JobWriter:
         if self.before_flush is not None:
             self.before_flush()
         added = self.tables.claim(cur.job_id, cur.lines + 1, [p[2] for p in cur.pending])
-        for (data, tokens, _), ok in zip(cur.pending, added, strict=True):
-            if ok:
+        for (data, tokens, row, article), outcome in zip(cur.pending, added, strict=True):
+            if outcome == "added":
                 cur.handle.write(data)
                 cur.lines += 1
+                continue
+            cur.size -= len(data)
+            cur.tokens -= tokens
+            if outcome == "live":
+                self.leased_live.append((article, row[1]))
+                if self.on_live is not None:
+                    self.on_live(article, row[1])
             else:
-                cur.size -= len(data)
-                cur.tokens -= tokens
                 self.claimed_elsewhere += 1
         cur.pending.clear()
 

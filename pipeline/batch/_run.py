@@ -14,7 +14,7 @@ import time
 from collections.abc import AsyncIterator, Callable, Iterable
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from pipeline import prices
 from pipeline.batch._api import BatchAPI, BatchInfo, BatchStopped
@@ -27,7 +27,7 @@ from pipeline.errors import ConfigError
 from pipeline.prompts import load_prompt
 from pipeline.records import Record
 from pipeline.runner import RunOptions, cassette_context, endpoint_for, prepare
-from pipeline.secrets import Secrets, scrubbing
+from pipeline.secrets import ScrubbingStore, Secrets
 from pipeline.store import Attempt, Store
 
 
@@ -81,11 +81,8 @@ async def _session(
         backoff_initial_s=settings.backoff_initial_s,
     )
     folder = settings.folder or Path(store.path).parent / "batches"
-    # the run's own secrets (key, URL credentials) never reach the store, as in a live run:
-    # records, attempts (a batch answer's raw output) and the provider's texts are scrubbed
-    clean = scrubbing(store, Secrets.from_endpoint(endpoint))
     ctx = Context(
-        Tables(clean),
+        Tables(store),
         api,
         settings,
         folder,
@@ -98,6 +95,14 @@ async def _session(
         yield ctx, driver
     finally:
         await client.close()
+
+
+def _open_store(options: RunOptions, endpoint: Endpoint, store: Store | None = None) -> Store:
+    """The store behind the run's own secrets (the key, credentials in the base URL): every
+    record, attempt and provider message batch mode writes is scrubbed of them, as a live
+    run's are (:class:`~pipeline.secrets.ScrubbingStore`), even when a server echoes them."""
+    st = store if store is not None else Store(options.db)
+    return cast(Store, ScrubbingStore(st, Secrets.from_endpoint(endpoint)))
 
 
 def batch_pricer() -> Callable[[str, Attempt], float | None]:
@@ -145,7 +150,7 @@ def run(
     prompt, endpoint = prepare(options)
     _builtin_refusal(endpoint)
     own = store is None
-    st = store or Store(options.db)
+    st = _open_store(options, endpoint, store)
     summary = RunSummary()
     started = time.perf_counter()
     run_settings = options.settings
@@ -215,11 +220,11 @@ def run_versions(
 ) -> dict[str, list[dict[str, Any]]]:
     """``compare --batch``: what is missing for every version is submitted first (one
     submission window), then all are waited for together; records in input order."""
-    store = Store(options.db)
     runs: dict[str, int] = {}
     prompts = [load_prompt(r) for r in refs]
     _, endpoint = prepare(replace(options, prompt=prompts[0].ref))
     _builtin_refusal(endpoint)
+    store = _open_store(options, endpoint)
     started = time.perf_counter()
 
     async def go() -> None:
@@ -293,7 +298,7 @@ def status(
 ) -> list[tuple[Job, BatchInfo | None]]:
     """The provider's word on one batch (or every open one of this endpoint), stored."""
     endpoint = _endpoint(options)
-    store = Store(options.db)
+    store = _open_store(options, endpoint)
     out: list[tuple[Job, BatchInfo | None]] = []
 
     async def go() -> None:
@@ -323,7 +328,7 @@ def status(
 
 def cancel(options: RunOptions, batch_id: str, settings: BatchSettings) -> BatchInfo:
     endpoint = _endpoint(options)
-    store = Store(options.db)
+    store = _open_store(options, endpoint)
     result: list[BatchInfo] = []
 
     async def go() -> None:
@@ -357,7 +362,7 @@ def collect(
     endpoint) and collect it; write the records of every run it completes, each in input
     order. Returns the tally and notes on runs still waiting for other batches."""
     endpoint = _endpoint(options)
-    store = Store(options.db)
+    store = _open_store(options, endpoint)
     summary = RunSummary()
     notes: list[str] = []
     runs: list[int] = []

@@ -32,10 +32,12 @@ from typing import Any
 
 from pipeline.articles import Article
 from pipeline.records import Record, utc_now
-from pipeline.store import Store
+from pipeline.secrets import scrub_text
+from pipeline.store import BATCH_OPEN_STATES, Store, live_lease
 from pipeline.store._tx import transaction
 
-OPEN_STATES = ("building", "prepared", "uploading", "uploaded", "creating", "submitted")
+OPEN_STATES = BATCH_OPEN_STATES  # a job's open requests claim their articles (the live engine
+# reads the same states: pipeline.store._journal.batch_hold)
 
 
 @dataclass(frozen=True)
@@ -109,8 +111,9 @@ class Tables:
         # the store's own connection and lock: one writer, shared with save_result
         self._db: sqlite3.Connection = store._db
         self._lock: threading.Lock = store._lock
-        # a scrubbing store (pipeline.secrets) scrubs what the provider wrote before it is kept
-        self._scrub: Callable[[Any], Any] = getattr(store, "scrub_data", lambda data: data)
+        # a provider's words kept with a job (errors, notes) lose the run's own secrets, as
+        # records do (the store is a ScrubbingStore in every command; key-like strings always)
+        self._scrub: Callable[[str], str] = getattr(store, "scrub", scrub_text)
 
     # -- jobs -------------------------------------------------------------------------------------
 
@@ -188,12 +191,12 @@ class Tables:
     def update_job(self, job_id: int, **fields: Any) -> None:
         if not fields:
             return
-        for key in ("errors", "note"):
-            if fields.get(key) is not None:
-                fields[key] = self._scrub(fields[key])
         for key in ("request_counts", "errors"):
             if key in fields and fields[key] is not None:
                 fields[key] = json.dumps(fields[key], sort_keys=True)
+        for key in ("errors", "note"):
+            if isinstance(fields.get(key), str):
+                fields[key] = self._scrub(fields[key])
         sets = ", ".join(f"{k}=?" for k in fields)
         with self._lock:
             self._db.execute(f"UPDATE batch_jobs SET {sets} WHERE id=?", [*fields.values(), job_id])
@@ -207,17 +210,16 @@ class Tables:
     def abandon_job(self, job_id: int, note: str) -> int:
         """Give a job up (its file was never complete, or it can never be submitted): its
         open requests are freed for another batch. Returns how many were freed."""
-        with self._lock:
-            with transaction(self._db):
-                cur = self._db.execute(
-                    "UPDATE batch_requests SET state='abandoned' WHERE job=? AND state='open'",
-                    (job_id,),
-                )
-                self._db.execute(
-                    "UPDATE batch_jobs SET state='abandoned', note=?, finished_at=? WHERE id=?",
-                    (self._scrub(note), utc_now(), job_id),
-                )
-            return int(cur.rowcount)
+        with self._lock, transaction(self._db):
+            cur = self._db.execute(
+                "UPDATE batch_requests SET state='abandoned' WHERE job=? AND state='open'",
+                (job_id,),
+            )
+            self._db.execute(
+                "UPDATE batch_jobs SET state='abandoned', note=?, finished_at=? WHERE id=?",
+                (self._scrub(note), utc_now(), job_id),
+            )
+        return int(cur.rowcount)
 
     def enqueued_tokens(self, endpoint: str, model: str) -> int:
         """Prompt tokens in our batches that the provider is working on now."""
@@ -234,25 +236,30 @@ class Tables:
 
     def claim(
         self, job_id: int, first_line: int, rows: list[tuple[str, str, str, int]]
-    ) -> list[bool]:
+    ) -> list[str]:
         """Add request lines ``(custom_id, cache_key, article JSON, submissions)`` to a job
-        in one transaction, numbered from ``first_line``. An article already open in another
-        batch is not added (False in its place, and no line number used): no article is
-        ever in two open batches."""
-        added: list[bool] = []
+        in one write transaction, numbered from ``first_line``; for each row, ``added``, or
+        why not (no line number used): ``batch`` (the article is open in another batch: no
+        article is ever in two open batches) or ``live`` (a live run is asking for it now:
+        :func:`~pipeline.store._journal.live_lease`, read in the same transaction as the
+        live engine's claims, so the two never both pay)."""
+        added: list[str] = []
         line = first_line
-        with self._lock, transaction(self._db):
+        with self._lock, transaction(self._db, "BEGIN IMMEDIATE"):
             for cid, key, article, submissions in rows:
+                if live_lease(self._db, key):
+                    added.append("live")
+                    continue
                 try:
                     self._db.execute(
                         "INSERT INTO batch_requests (job, line, custom_id, cache_key,"
                         " article, state, submissions) VALUES (?,?,?,?,?,'open',?)",
                         (job_id, line, cid, key, article, submissions),
                     )
-                    added.append(True)
+                    added.append("added")
                     line += 1
                 except sqlite3.IntegrityError:
-                    added.append(False)
+                    added.append("batch")
         return added
 
     def open_request(self, cache_key: str) -> Request | None:
@@ -437,7 +444,7 @@ class Tables:
             self._db.execute(
                 "INSERT OR REPLACE INTO batch_limits (endpoint, model, name, value, reason,"
                 " learnt_at) VALUES (?,?,?,?,?,?)",
-                (endpoint, model, name, value, self._scrub(reason), utc_now()),
+                (endpoint, model, name, value, reason, utc_now()),
             )
 
 

@@ -81,7 +81,12 @@ def run(
         record=record,
         timeout=kw["timeout"],
         settings=_settings(kw),
+        new=kw["only_new"],
+        # syndicated copies are a web matter: on by default when reading from the web
+        dedupe=source.has_urls if kw["dedupe"] is None else kw["dedupe"],
     )
+    if use_batch and kw["only_new"]:
+        raise ConfigError("--new works with live runs only for now: drop --batch or --new")
     if no_wait and not use_batch:
         raise ConfigError("--no-wait needs --batch (a live run always waits for its answers)")
     prompt, endpoint = runner.prepare(options)
@@ -105,7 +110,8 @@ def run(
     finally:
         if stream is not sys.stdout:
             stream.close()
-    if summary.n == 0 and not source.has_urls:  # a feed with nothing in it is not an error
+    # an empty feed, or nothing new, is not an error
+    if summary.n == 0 and not source.has_urls and not kw["only_new"]:
         raise ConfigError(
             f"no articles found in {' '.join(chosen)} "
             "(looked for .txt, .md, .html, .json and .jsonl files)"

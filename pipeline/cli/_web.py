@@ -1,5 +1,6 @@
-"""The web options of ``summarise run`` (``--urls``, ``--limit``, ``--per-host``) and the
-item source they make: paths and URLs to articles (:class:`pipeline.web.WebSource`)."""
+"""The web options of ``summarise run`` (``--urls``, ``--limit``, ``--new``,
+``--dedupe/--no-dedupe``, ``--per-host``) and the item source they make: paths and URLs to
+articles (:class:`pipeline.web.WebSource`)."""
 
 from __future__ import annotations
 
@@ -28,6 +29,19 @@ def web_options(fn: F) -> F:
             "--limit",
             type=click.IntRange(min=1),
             help="At most this many entries from each feed, newest first (default: all).",
+        ),
+        click.option(
+            "--new",
+            "only_new",
+            is_flag=True,
+            help="Output only articles never summarised before with this prompt and model "
+            "(recognised by canonical URL and by content); for scheduled runs.",
+        ),
+        click.option(
+            "--dedupe/--no-dedupe",
+            default=None,
+            help="A later copy of a story reuses the first copy's summary (duplicate_of set, no "
+            "model call). Default: on when the run reads from the web, off for files only.",
         ),
         click.option(
             "--per-host",

@@ -20,6 +20,7 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
+from pipeline import providers
 from pipeline.engine._wire import extract_json
 from pipeline.schemas import Schema
 
@@ -117,8 +118,7 @@ def read_answer(body: dict[str, Any], *, mode: str, schema: Schema) -> Reading:
     """Read a 200 answer: refusal, truncation, or the JSON checked against ``schema``."""
     usage = usage_of(body)
     message, finish = _message(body)
-    content = message.get("content")
-    content = content if isinstance(content, str) else None
+    content = providers.message_text(message.get("content"))  # parts, parsed JSON: as text
     refusal = message.get("refusal")
     if (isinstance(refusal, str) and refusal) or finish == "content_filter":
         why = refusal if isinstance(refusal, str) and refusal else None

@@ -11,6 +11,7 @@ import json
 from collections import deque
 from collections.abc import AsyncIterable, AsyncIterator, Callable, Iterable, Iterator
 from dataclasses import dataclass, field
+from typing import Any, Protocol
 
 from pipeline.articles import Article, BadInput
 from pipeline.engine._events import Event
@@ -21,9 +22,19 @@ from pipeline.prompts import Prompt
 from pipeline.records import Record, utc_now
 from pipeline.schemas import Schema
 from pipeline.store import Attempt, Store
-from pipeline.store._journal import LEASE_TTL_S, new_holder
+from pipeline.store._journal import LEASE_TTL_S, Claim, new_holder
 
 Item = Article | BadInput
+
+
+class NearDuplicates(Protocol):
+    """The near-duplicate step a driver calls (:class:`pipeline.web.Dedupe`)."""
+
+    def claim(self, article: Article) -> Any: ...
+
+    async def reuse(self, twin: Any, article: Article) -> Record | None: ...
+
+    def settle(self, article: Article, record: Record | None) -> None: ...
 
 
 @dataclass
@@ -99,8 +110,12 @@ async def run_live(
     *,
     run_id: int,
     on_record: Callable[[Record], None] | None = None,
+    dedupe: NearDuplicates | None = None,
 ) -> AsyncIterator[Record]:
     """Yield one record per input, in input order, committing each as it finishes.
+
+    ``dedupe`` (:class:`pipeline.web.Dedupe`): a later copy of a story already summarised
+    (earlier in this run, or in an earlier run) reuses that summary, with no model call.
 
     The input is consumed lazily, in a reader thread (:func:`~pipeline.engine._input.numbered`:
     a slow or stalled input never holds up the requests in flight): at most ``window``
@@ -117,7 +132,7 @@ async def run_live(
     settings = summariser.settings
     holder = new_holder()
     started_at = utc_now()
-    summariser.journal = Journal(store, store.journal_index())
+    journal = summariser.journal = Journal(store, store.journal_index())
     renewing = asyncio.ensure_future(_renew(store, holder))
     # Everything alive now (modules, the SDK's type machinery, the client) lives for the run:
     # take it out of the cyclic GC's full collections, which would otherwise walk it again
@@ -131,6 +146,25 @@ async def run_live(
     done_ok: set[str] = set()  # with --force: keys answered in this run (the store has them)
 
     async def one(position: int, item: Item) -> Record:
+        if dedupe is None or isinstance(item, BadInput):
+            return await answer(position, item)
+        twin = dedupe.claim(item)  # in input order: before this task's first await
+        if twin is not None:
+            copied = await dedupe.reuse(twin, item)
+            if copied is not None:
+                key = cache_key(
+                    item.id, summariser.prompt, summariser.schema, summariser.endpoint.model
+                )
+                store.save_result(run_id, position, "dup:" + key, copied)
+                return copied
+        rec: Record | None = None
+        try:
+            rec = await answer(position, item)
+            return rec
+        finally:
+            dedupe.settle(item, rec)
+
+    async def answer(position: int, item: Item) -> Record:
         if isinstance(item, BadInput):
             rec = _bad_record(item, summariser)
             store.save_result(run_id, position, "bad:" + item.id, rec)
@@ -146,17 +180,25 @@ async def run_live(
                 _as_this_input(hit, item)
                 store.save_result(run_id, position, key, hit)
                 return hit
-        if not store.claim(key, holder):
+        claim = store.claim(key, holder)
+        if claim.took_over:  # its holder died: it may have journalled answers since we read
+            journal.add(store.journal_index(key))
+        if not claim and claim.batch is None:
             try:
-                hit = await _wait_for_lease(store, key, holder, summariser, since=started_at)
+                found = await _wait_for_lease(store, key, holder, summariser, since=started_at)
             except Stopped:
                 rec = summariser.stopped_record(item)
                 store.save_result(run_id, position, key, rec)
                 return rec
-            if hit is not None:
-                _as_this_input(hit, item)
-                store.save_result(run_id, position, key, hit)
-                return hit
+            if isinstance(found, Record):
+                _as_this_input(found, item)
+                store.save_result(run_id, position, key, found)
+                return found
+            claim = found
+        if claim.batch is not None:  # paid for in an open batch: not asked again here
+            rec = _in_batch_record(item, summariser, claim)
+            store.save_result(run_id, position, key, rec)
+            return rec
         working[key] = me
         attempts: list[Attempt] = []
         try:  # the summariser bounds the requests in flight; the window bounds the articles
@@ -214,9 +256,10 @@ async def _renew(store: Store, holder: str) -> None:
 
 async def _wait_for_lease(
     store: Store, key: str, holder: str, summariser: Summariser, *, since: str
-) -> Record | None:
+) -> Record | Claim:
     """Another live run is asking for ``key``: wait until its result is stored (returned, to be
-    reused) or its lease ends (None: this run claimed it and asks itself)."""
+    reused) or its lease ends (the :class:`Claim` then taken: this run asks itself; or, when a
+    batch claimed the article meanwhile, the batch's claim)."""
     delay = 0.05
     told = False
     while True:
@@ -228,8 +271,26 @@ async def _wait_for_lease(
         hit = store.cached(key, since="" if not summariser.settings.force else since)
         if hit is not None:
             return hit
-        if store.claim(key, holder):
-            return None
+        claim = store.claim(key, holder)
+        if claim or claim.batch is not None:
+            if claim and summariser.journal is not None:  # what a holder that died journalled
+                summariser.journal.add(store.journal_index(key))
+            return claim
+
+
+def _in_batch_record(item: Article, summariser: Summariser, claim: Claim) -> Record:
+    """The record of an input whose article waits in an open batch: failed (no answer yet),
+    with the command that collects the batch; once collected, a run serves it from the store."""
+    rec = summariser._record(item, status="failed")
+    where = f" --base-url {claim.endpoint}" if claim.endpoint else ""
+    rec.error = {
+        "kind": "in_batch",
+        "last_output": None,
+        "message": f"this article waits in the open batch {claim.batch} (submitted to "
+        f"{claim.endpoint}), whose answer is paid for already: collect it with `summarise "
+        f"batch collect{where}`, then run again to have it from the store",
+    }
+    return rec
 
 
 def _max_chars() -> int:

@@ -81,12 +81,25 @@ class Journal:
     def __init__(self, store: Any, pending: dict[str, list[int]]) -> None:
         self.store = store
         self.pending = pending
+        self.taken: set[int] = set()
+
+    def add(self, index: dict[str, list[int]]) -> None:
+        """More stored answers (``Store.journal_index``), those not seen before: what a dead
+        holder journalled after this run read the journal, when its lease is taken over."""
+        for request_hash, ids in index.items():
+            known = self.pending.setdefault(request_hash, [])
+            known.extend(i for i in ids if i not in self.taken and i not in known)
+            known.sort()
+            if not known:
+                del self.pending[request_hash]
 
     def take(self, request_hash: str) -> tuple[int, str, int] | None:
         """The next stored answer to this request, if one is left: (status, body, latency)."""
         ids = self.pending.get(request_hash)
         while ids:
-            stored: tuple[int, str, int] | None = self.store.stored_answer(ids.pop(0))
+            answer_id = ids.pop(0)
+            self.taken.add(answer_id)
+            stored: tuple[int, str, int] | None = self.store.stored_answer(answer_id)
             if stored is not None:
                 return stored
         self.pending.pop(request_hash, None)
@@ -114,6 +127,22 @@ class Reply:
     latency_ms: int
     purpose: str
     origin: str = "live"
+
+
+def _parse(content: bytes | str) -> dict[str, Any] | None:
+    """A response body as a JSON object, or None (not JSON, not an object, nested too deep)."""
+    try:
+        body = json.loads(content)
+    except (ValueError, RecursionError):
+        return None
+    return body if isinstance(body, dict) else None
+
+
+def is_answer(body: dict[str, Any]) -> bool:
+    """A 200 body that is a model's answer: ``choices`` and no error inside (OpenRouter sends
+    errors with status 200). The live path accepts nothing else, and neither does the journal:
+    a journalled error body is not an answer to reuse."""
+    return providers.body_error(body) is None and bool(body.get("choices"))
 
 
 class LiveTransport:
@@ -298,13 +327,14 @@ class LiveTransport:
         than the window is still handled, at the cost of one 400 per request then in flight.
         """
         if request_hash is not None and self.journal and request_hash in self.journal.pending:
-            stored = self.journal.take(request_hash)
-            if stored is not None and stored[0] == 200:
-                with contextlib.suppress(ValueError):
-                    body = json.loads(stored[1])
-                    if isinstance(body, dict):
-                        budget.used += 1
-                        return Reply(body, stored[2], purpose, origin="stored")
+            # each stored answer once, oldest first; one the live path would not accept (a 200
+            # error body, before its retry's answer) is passed over
+            while (stored := self.journal.take(request_hash)) is not None:
+                status, text, latency = stored
+                body = _parse(text) if status == 200 else None
+                if body is not None and is_answer(body):
+                    budget.used += 1
+                    return Reply(body, latency, purpose, origin="stored")
         loop = asyncio.get_running_loop()
         while mode not in (self._confirmed, self._tentative) and self._mode_probe is not None:
             left = self._probe_started + REJECTION_WINDOW_S - loop.time()
@@ -410,11 +440,8 @@ class LiveTransport:
                     latency,
                 )
             await asyncio.sleep(0)  # let the next request go out before parsing this answer
-            try:
-                body = json.loads(content)
-            except (ValueError, RecursionError):
-                body = None
-            if not isinstance(body, dict):
+            body = _parse(content)
+            if body is None:
                 raise BadBody(
                     f"HTTP 200 from {self.endpoint.label} with a body that is not a JSON object "
                     f"({len(content):,} bytes)"

@@ -28,12 +28,16 @@ local server, and a provider nobody listed that answers in a known shape is hand
 5. **Waits** (:func:`server_wait`, :data:`LONGEST_WAIT_S`): how long a server asks a client
    to wait (``retry-after-ms``, ``retry-after``, "try again in 9m38s", an exhausted window's
    reset) and the one cap: a longer wait stops the run instead of stalling it.
+6. **Answers in unusual shapes** (:func:`message_text`): ``message.content`` as a list of
+   content parts or as JSON the server already parsed (Cloudflare), read as the answer text.
 
-Modules: ``_models`` (sections 1 and 2), ``_errors`` (3), ``_headers`` (4 and 5).
+Modules: ``_models`` (sections 1 and 2), ``_errors`` (3), ``_headers`` (4 and 5),
+``_answers`` (6).
 """
 
 from __future__ import annotations
 
+from pipeline.providers._answers import message_text
 from pipeline.providers._errors import (
     ERROR_RULES,
     ErrorFields,
@@ -48,6 +52,7 @@ from pipeline.providers._headers import (
     RateLimits,
     Window,
     describe_wait,
+    message_wait,
     parse_duration,
     read_rate_limits,
     resets_at,
@@ -90,6 +95,8 @@ __all__ = [
     "classify_error",
     "describe_wait",
     "error_fields",
+    "message_text",
+    "message_wait",
     "model_traits",
     "output_budget",
     "parse_duration",

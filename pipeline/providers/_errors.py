@@ -157,6 +157,10 @@ _CONTEXT_WORDS = (
     "too many input tokens",
     "exceeds the model's context",
     "exceeds maximum context",
+    "maximum prompt length",  # xAI: "This model's maximum prompt length is 131072 but ..."
+    "request too large",  # a request over the whole token window (Groq's 413)
+    "payload too large",
+    "request entity too large",
 )
 
 #: first match wins; statuses not named here keep :func:`pipeline.retry.classify`'s defaults
@@ -203,7 +207,13 @@ ERROR_RULES: tuple[ErrorRule, ...] = (
         "refusal",
         frozenset({400, 403, 422}),
         frozenset({"content_filter", "ResponsibleAIPolicyViolation", "content_policy_violation"}),
-        ("content management policy", "content policy", "flagged by the content filter"),
+        (
+            "content management policy",
+            "content policy",
+            "flagged by the content filter",
+            "usage policy",  # OpenAI's invalid_prompt: "flagged as potentially violating ..."
+            "usage policies",
+        ),
     ),
     ErrorRule(
         "invalid_answer",
@@ -212,6 +222,32 @@ ERROR_RULES: tuple[ErrorRule, ...] = (
         frozenset({"json_validate_failed", "tool_use_failed"}),
         ("failed to generate json", "failed_generation"),
         reask=True,
+    ),
+    ErrorRule(
+        "daily_quota",
+        "rate_limited",
+        frozenset({429}),
+        frozenset(),
+        ("per-day", "per day", "daily", "(rpd)", "(tpd)", "limit_rpd"),
+        fix="a daily quota is used up: run the same command again once it resets; finished "
+        "articles are kept",
+        stop_run=True,
+    ),
+    ErrorRule(
+        "api_version",
+        "http_error",
+        frozenset({400, 404}),
+        frozenset(),
+        (
+            "only for api version",  # Azure: "Model X is enabled only for api versions ..."
+            "api version is not supported",
+            "api-version is not supported",
+            "unsupported api version",
+            "unsupported api-version",
+        ),
+        fix="set OPENAI_API_VERSION to a version the model supports, or use Azure's v1 API "
+        "with --base-url https://RESOURCE.openai.azure.com/openai/v1/",
+        stop_run=True,
     ),
     ErrorRule(
         "unknown_model",

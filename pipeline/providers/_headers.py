@@ -163,6 +163,33 @@ def read_rate_limits(headers: Mapping[str, str] | None) -> RateLimits:
 #: the one cap on a server's wait: a longer one (a daily quota) stops the run
 LONGEST_WAIT_S = 180.0
 _TRY_AGAIN = re.compile(r"try again in\s+((?:\d+(?:\.\d+)?(?:ms|h|m|s))+)", re.I)
+#: a wait in words: Azure's "Please retry after 86400 seconds", "retry after 2 minutes",
+#: "try again in 30 seconds"
+_WAIT_IN_WORDS = re.compile(
+    r"(?:retry|try again)\s+(?:after|in)\s+(\d+(?:\.\d+)?)\s*"
+    r"(milliseconds?|ms|seconds?|secs?|s|minutes?|mins?|hours?|hrs?|h|days?)\b",
+    re.I,
+)
+
+
+def message_wait(message: str) -> float | None:
+    """The wait a server's message asks for: "Please try again in 9m38.016s" (Go's duration
+    format, OpenAI and Groq) or in words, "Please retry after 86400 seconds" (Azure),
+    "retry after 2 minutes"; None when the message names none."""
+    m = _TRY_AGAIN.search(message or "")
+    if m:
+        wait = parse_duration(m.group(1))
+        if wait is not None:
+            return wait
+    m = _WAIT_IN_WORDS.search(message or "")
+    if m:
+        unit = m.group(2).lower()
+        if unit == "ms" or unit.startswith("milli"):
+            scale = 0.001
+        else:
+            scale = {"s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0}[unit[0]]
+        return float(m.group(1)) * scale
+    return None
 
 
 def _seconds(v: str | None) -> float | None:
@@ -182,8 +209,9 @@ def server_wait(
     """How long the server asks to wait, in seconds, or None when it does not say.
 
     ``retry-after-ms`` first, then ``retry-after`` (seconds or an HTTP date), then the
-    message's "Please try again in 9m38.016s", then the reset of a window the headers show
-    empty (``x-ratelimit-remaining-*: 0``).
+    message's "Please try again in 9m38.016s" or "Please retry after 86400 seconds"
+    (:func:`message_wait`), then the reset of a window the headers show empty
+    (``x-ratelimit-remaining-*: 0``).
     """
     if headers is not None:
         try:
@@ -202,11 +230,9 @@ def server_wait(
                     pass
         except (AttributeError, TypeError):
             headers = None
-    m = _TRY_AGAIN.search(message or "")
-    if m:
-        wait = parse_duration(m.group(1))
-        if wait is not None:
-            return wait
+    wait = message_wait(message)
+    if wait is not None:
+        return wait
     if headers is not None:
         try:
             for kind in ("requests", "tokens"):

@@ -11,7 +11,16 @@ Leases (table ``leases``): before a run asks the model for an article it claims 
 cache key; another run that needs the same article waits for the holder's result and reuses
 it instead of paying twice. A lease lasts :data:`LEASE_TTL_S` and its holder renews it while
 it lives; a holder that died on this machine (its process is gone) loses its leases at once,
-one on another machine when they expire.
+one on another machine when they expire. A run that takes over a dead holder's lease reads
+what that holder journalled since.
+
+Batch claims: batch mode claims an article with an open request in a batch
+(``batch_requests``, :mod:`pipeline.batch._tables`). The two kinds of claim are read in the
+same write transaction as each is taken: a live run does not ask for an article that waits in
+an open batch (:func:`batch_hold`: its input is recorded ``in_batch``, naming the batch to
+collect), and batch mode puts no request in a batch for an article a live run is asking for
+now (:func:`live_lease`: it waits for that run's answer). Neither pays for what the other
+is paying for.
 """
 
 from __future__ import annotations
@@ -24,6 +33,7 @@ import sqlite3
 import threading
 import time
 import uuid
+from dataclasses import dataclass
 from typing import Any
 
 from pipeline.records import utc_now
@@ -31,6 +41,63 @@ from pipeline.store._tx import transaction
 
 LEASE_TTL_S = 60.0
 HOST = socket.gethostname()
+
+
+@dataclass(frozen=True)
+class Claim:
+    """What :meth:`JournalMixin.claim` found: ``taken`` (true in a boolean context) when this
+    holder has the lease now; ``took_over`` when it was another holder's, one that died or
+    let it expire: that holder may have journalled answers for the article since this run
+    read the journal. ``batch`` (the batch id, or ``job N`` while it is being submitted) and
+    ``endpoint`` when the article waits in an open batch: its answer is paid for there, and
+    the lease is not taken."""
+
+    taken: bool
+    took_over: bool = False
+    batch: str | None = None
+    endpoint: str | None = None
+
+    def __bool__(self) -> bool:
+        return self.taken
+
+
+#: batch_jobs states in which a job's open requests are a claim on their articles
+BATCH_OPEN_STATES = ("building", "prepared", "uploading", "uploaded", "creating", "submitted")
+
+
+def live_lease(db: sqlite3.Connection, cache_key: str, *, holder: str | None = None) -> bool:
+    """Whether a live run other than ``holder`` holds the lease on ``cache_key`` now (its
+    lease has not expired and its process, on this machine, is alive). Reads ``db`` as it
+    is: the caller holds the store's lock (and, to act on the answer, a write transaction)."""
+    row = db.execute(
+        "SELECT holder, host, pid, expires_at FROM leases WHERE cache_key=?", (cache_key,)
+    ).fetchone()
+    return not (
+        row is None
+        or row[0] == holder
+        or float(row[3]) < time.time()
+        or (row[1] == HOST and not _alive(int(row[2])))
+    )
+
+
+def batch_hold(db: sqlite3.Connection, cache_key: str) -> tuple[str, str] | None:
+    """``(batch, endpoint)`` of the open batch that holds a request for ``cache_key``, if any
+    (``job N`` for a job not yet submitted); a job left ``building`` by a process that is
+    gone holds nothing. The caller holds the store's lock."""
+    rows = db.execute(
+        "SELECT j.id, j.batch_id, j.endpoint, j.state, j.note FROM batch_requests r"
+        " JOIN batch_jobs j ON j.id = r.job WHERE r.cache_key=? AND r.state='open'"
+        f" AND j.state IN ({','.join('?' * len(BATCH_OPEN_STATES))})",
+        (cache_key, *BATCH_OPEN_STATES),
+    ).fetchall()
+    for job_id, batch_id, endpoint, state, note in rows:
+        if state == "building":
+            words = str(note or "").split()
+            pid = int(words[-1]) if len(words) == 2 and words[0] == "pid" else 0
+            if pid <= 0 or not _alive(pid):
+                continue
+        return (str(batch_id) if batch_id else f"job {job_id}"), str(endpoint)
+    return None
 
 
 def request_sha256(request: dict[str, Any]) -> str:
@@ -70,20 +137,33 @@ class JournalMixin:
                 (cache_key, request_hash, status_code, body, latency_ms, utc_now()),
             )
 
-    def journal_hashes(self) -> set[str]:
-        """The request hashes that have a stored answer not yet turned into a result."""
+    def journal_hashes(self, cache_key: str | None = None) -> set[str]:
+        """The request hashes that have a stored answer not yet turned into a result (of one
+        article's requests, with ``cache_key``)."""
         with self._lock:
-            return {r[0] for r in self._db.execute("SELECT request_sha256 FROM answers")}
+            if cache_key is None:
+                rows = self._db.execute("SELECT request_sha256 FROM answers")
+            else:
+                rows = self._db.execute(
+                    "SELECT request_sha256 FROM answers WHERE cache_key=?", (cache_key,)
+                )
+            return {r[0] for r in rows}
 
-    def journal_index(self) -> dict[str, list[int]]:
-        """Every stored answer not yet turned into a result: request hash -> the answers'
-        ids, oldest first. One request may have several answers: a model that gives the same
-        invalid answer twice makes two identical re-asks."""
+    def journal_index(self, cache_key: str | None = None) -> dict[str, list[int]]:
+        """The stored answers not yet turned into a result (of one article's requests, with
+        ``cache_key``): request hash -> the answers' ids, oldest first. One request may have
+        several answers: a 200 error body and its retry's answer, or the same invalid answer
+        twice from a model (its two re-asks are then one request body)."""
         index: dict[str, list[int]] = {}
         with self._lock:
-            for answer_id, request_hash in self._db.execute(
-                "SELECT id, request_sha256 FROM answers ORDER BY id"
-            ):
+            if cache_key is None:
+                rows = self._db.execute("SELECT id, request_sha256 FROM answers ORDER BY id")
+            else:
+                rows = self._db.execute(
+                    "SELECT id, request_sha256 FROM answers WHERE cache_key=? ORDER BY id",
+                    (cache_key,),
+                )
+            for answer_id, request_hash in rows:
                 index.setdefault(str(request_hash), []).append(int(answer_id))
         return index
 
@@ -96,30 +176,31 @@ class JournalMixin:
         return (int(row[0]), str(row[1]), int(row[2] or 0)) if row else None
 
     # -- leases ---------------------------------------------------------------------------
-    def claim(self, cache_key: str, holder: str, *, ttl: float = LEASE_TTL_S) -> bool:
-        """Take the lease on ``cache_key`` unless a live holder has it; True when taken."""
+    def claim(self, cache_key: str, holder: str, *, ttl: float = LEASE_TTL_S) -> Claim:
+        """Take the lease on ``cache_key`` unless a live holder has it or the article waits in
+        an open batch (see :class:`Claim`): one write transaction, so a live run and a batch
+        run claiming the same article at once cannot both have it."""
         now = time.time()
         pid = os.getpid()
-        with self._lock:
-            db = self._db
-            with transaction(db, "BEGIN IMMEDIATE"):
-                row = db.execute(
-                    "SELECT holder, host, pid, expires_at FROM leases WHERE cache_key=?",
-                    (cache_key,),
-                ).fetchone()
-                free = (
-                    row is None
-                    or row[0] == holder
-                    or float(row[3]) < now
-                    or (row[1] == HOST and not _alive(int(row[2])))
+        with self._lock, transaction(self._db, "BEGIN IMMEDIATE") as db:
+            hold = batch_hold(db, cache_key)
+            row = db.execute("SELECT holder FROM leases WHERE cache_key=?", (cache_key,))
+            before = row.fetchone()
+            free = hold is None and not live_lease(db, cache_key, holder=holder)
+            if free:
+                db.execute(
+                    "INSERT OR REPLACE INTO leases (cache_key, holder, host, pid, expires_at)"
+                    " VALUES (?,?,?,?,?)",
+                    (cache_key, holder, HOST, pid, now + ttl),
                 )
-                if free:
-                    db.execute(
-                        "INSERT OR REPLACE INTO leases (cache_key, holder, host, pid, expires_at)"
-                        " VALUES (?,?,?,?,?)",
-                        (cache_key, holder, HOST, pid, now + ttl),
-                    )
-        return free
+        if hold is not None:
+            return Claim(False, batch=hold[0], endpoint=hold[1])
+        return Claim(free, took_over=free and before is not None and before[0] != holder)
+
+    def leased(self, cache_key: str) -> bool:
+        """Whether a live run holds the lease on ``cache_key`` now (see :func:`live_lease`)."""
+        with self._lock:
+            return live_lease(self._db, cache_key)
 
     def renew_leases(self, holder: str, *, ttl: float = LEASE_TTL_S) -> None:
         with self._lock:

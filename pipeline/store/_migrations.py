@@ -212,3 +212,20 @@ def m004_web(db: sqlite3.Connection) -> None:
         ) WITHOUT ROWID
         """,
     )
+
+
+@migration
+def m005_web_dedupe(db: sqlite3.Connection) -> None:
+    """Near-duplicates (:mod:`pipeline.web._dedupe`): each stored fingerprint keeps its
+    opening (JSON: the opening words, the lead's length, the numbers: the lead and figures
+    checks), the fingerprint version it was made with, and its place in the order
+    fingerprints were added (the first copy of a story is the earliest)."""
+    _run_script(
+        db,
+        """
+        ALTER TABLE web_minhash ADD COLUMN lead TEXT NOT NULL DEFAULT '';
+        ALTER TABLE web_minhash ADD COLUMN version INTEGER NOT NULL DEFAULT 0;
+        ALTER TABLE web_minhash ADD COLUMN seq INTEGER NOT NULL DEFAULT 0;
+        CREATE INDEX web_minhash_seq ON web_minhash (seq)
+        """,
+    )

@@ -5,13 +5,15 @@ redirects, any status and content type, gzip or brotli bodies, ETag / Last-Modif
 
 ``gate=N`` holds each request for a path under ``gate_prefix`` until N are in flight (or
 ``gate_timeout_s`` passes), so a test can check a client's concurrency by counting, never by
-timing.
+timing. With ``admin=True``, ``/_site/stats`` answers the counts as JSON and ``/_site/reset``
+clears them (for a site run in another process, as the benchmarks do).
 """
 
 from __future__ import annotations
 
 import gzip
 import hashlib
+import json
 import threading
 import time
 from dataclasses import dataclass, field
@@ -50,7 +52,11 @@ class LocalSite:
         gate: int = 0,
         gate_prefix: str = "/",
         gate_timeout_s: float = 5.0,
+        admin: bool = False,
+        port: int = 0,
     ) -> None:
+        self.admin = admin
+        self.port = port
         self.latency_s = latency_s
         self.gate = gate
         self.gate_prefix = gate_prefix
@@ -59,6 +65,7 @@ class LocalSite:
         self.hits: list[Hit] = []
         self.in_flight = 0
         self.max_in_flight = 0
+        self.bytes_sent = 0  # body bytes sent (as sent: compressed when compressed)
         self._cond = threading.Condition()
         self._tickets = 0  # requests seen
         self._released = 0  # requests up to this ticket have passed the gate
@@ -101,6 +108,7 @@ class LocalSite:
         with self._cond:
             self.hits.clear()
             self.max_in_flight = 0
+            self.bytes_sent = 0
 
     # -- serving ---------------------------------------------------------------------------------
     def __enter__(self) -> LocalSite:
@@ -115,7 +123,7 @@ class LocalSite:
             def do_GET(self) -> None:
                 site._serve(self)
 
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self._server = ThreadingHTTPServer(("127.0.0.1", self.port), Handler)
         self._server.daemon_threads = True
         self._thread = threading.Thread(
             target=self._server.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True
@@ -128,8 +136,31 @@ class LocalSite:
             self._server.shutdown()
             self._server.server_close()
 
+    def counts(self) -> dict[str, object]:
+        with self._cond:
+            statuses: dict[str, int] = {}
+            for hit in self.hits:
+                statuses[str(hit.status)] = statuses.get(str(hit.status), 0) + 1
+            return {
+                "requests": len(self.hits),
+                "statuses": statuses,
+                "conditional": sum(
+                    1
+                    for h in self.hits
+                    if "if-none-match" in h.headers or "if-modified-since" in h.headers
+                ),
+                "bytes": self.bytes_sent,
+                "max_in_flight": self.max_in_flight,
+            }
+
     def _serve(self, handler: BaseHTTPRequestHandler) -> None:
         path = handler.path
+        if self.admin and path in ("/_site/stats", "/_site/reset"):
+            if path == "/_site/reset":
+                self.reset_counts()
+            body = json.dumps(self.counts()).encode()
+            self._send(handler, 200, body, {"Content-Type": "application/json"})
+            return
         route = self.routes.get(path) or self.routes.get(path.split("?", 1)[0])
         with self._cond:
             self.in_flight += 1
@@ -188,6 +219,8 @@ class LocalSite:
 
             body = brotli.compress(body)
             headers["Content-Encoding"] = "br"
+        with self._cond:
+            self.bytes_sent += len(body)
         return self._send(handler, route.status, body, headers)
 
     @staticmethod
