@@ -123,18 +123,27 @@ def test_collect_in_a_new_process_reads_answers_in_the_mode_they_were_asked_in(
             text=True,
         )
         deadline = time.monotonic() + 90
-        while srv.batches.created < 3:  # json_schema, json_object, then prompt
-            assert proc.poll() is None, proc.communicate()
-            assert time.monotonic() < deadline
-            time.sleep(0.001)
-        srv.batches.inject("GET", "/files/*/content", "hang")  # the prompt batch's answers
-        downloads = len(server_requests(srv, "GET", "/files/"))
-        while len(server_requests(srv, "GET", "/files/")) == downloads:
-            assert proc.poll() is None, proc.communicate()
-            assert time.monotonic() < deadline
-            time.sleep(0.01)
+
+        def wait_for(cond: Any) -> None:
+            while not cond():
+                assert proc.poll() is None, proc.communicate()
+                assert time.monotonic() < deadline
+                time.sleep(0.005)
+
+        def second_answered() -> bool:  # the json_object batch: every row refused
+            if srv.batches.created < 2:
+                return False
+            second = list(srv.batches._batches)[1]
+            counts = srv.batches.batch(second)["request_counts"]
+            return bool(counts["total"]) and counts["failed"] == counts["total"]
+
+        wait_for(second_answered)
+        srv.config.batch.request_s = 1e9  # the prompt-mode batch stays in progress
+        wait_for(lambda: srv.batches.created == 3)
         proc.send_signal(signal.SIGKILL)
         proc.communicate()
+        srv.config.batch.request_s = 0.5
+        srv.batches.advance_clock(1e4)  # well within its 24-hour window
         collected = invoke("batch", "collect", "--base-url", srv.base_url, "--poll-interval", "0")
         assert collected.exit_code == 0, collected.output
         recs = records(collected.output)
