@@ -32,7 +32,7 @@ from pipeline.errors import ConfigError, StoreError
 from pipeline.prompts import Prompt, check_command, load_prompt
 from pipeline.records import Record
 from pipeline.schemas import load_schema
-from pipeline.secrets import ScrubbingStore, Secrets, current, remember
+from pipeline.secrets import Secrets, current, remember, scrubbing
 from pipeline.store import Store
 
 if TYPE_CHECKING:
@@ -155,18 +155,13 @@ async def _drive(
     )
     # the run's own secrets (key, URL credentials) never reach the store or a record, even
     # when a server echoes them inside an answer
-    secret = Secrets.from_endpoint(r.endpoint)
-    clean = ScrubbingStore(st, secret)
+    clean = scrubbing(st, Secrets.from_endpoint(r.endpoint))
     dedupe = None
     if r.new or r.dedupe:
         items, dedupe = _web_steps(r, items, st)
     try:
         async for record in run_live(
-            items,
-            summariser,
-            clean,  # type: ignore[arg-type]
-            run_id=r.summary.run_id,
-            dedupe=dedupe,
+            items, summariser, clean, run_id=r.summary.run_id, dedupe=dedupe
         ):
             r.summary.add(record)
             if on_record:
@@ -223,15 +218,10 @@ def _finish(r: _Run, st: Store, status: str = "finished") -> None:
 
 
 def store_error(st: Store, exc: sqlite3.Error) -> StoreError:
-    """A one-line StoreError naming the store's path and SQLite's own first complaint (a
-    failed ROLLBACK after a full disk hides the cause in its context)."""
-    first: BaseException = exc
-    seen: BaseException | None = exc
-    while seen is not None:
-        if isinstance(seen, sqlite3.Error):
-            first = seen
-        seen = seen.__context__
-    cause = str(first) or type(first).__name__
+    """A one-line StoreError naming the store's path and SQLite's complaint (every write
+    transaction rolls back only what SQLite left open: :func:`pipeline.store._tx.transaction`,
+    so the complaint is the real one, not a failed ROLLBACK's)."""
+    cause = str(exc) or type(exc).__name__
     low = cause.lower()
     if "full" in low:
         fix = "free some space on its disk, or point --db at another disk"

@@ -31,7 +31,7 @@ import os
 import re
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar, cast
 from urllib.parse import parse_qsl, unquote, urlsplit
 
 if TYPE_CHECKING:
@@ -258,6 +258,15 @@ class ScrubbingStore:
         self._store.save_answer(
             cache_key, request_hash, status_code, self._secrets.scrub(body), latency_ms
         )
+
+
+S = TypeVar("S")
+
+
+def scrubbing(store: S, secrets: Secrets) -> S:
+    """``store`` behind a :class:`ScrubbingStore`, typed as the store it stands for (what
+    the live runner hands the engine)."""
+    return cast(S, ScrubbingStore(store, secrets))
 
 
 # -- the terminal ----------------------------------------------------------------------------

@@ -198,3 +198,43 @@ def test_records_carry_the_page_metadata(tmp_path: Path) -> None:
     assert {k: cached[k] for k in ("url", "published", "author", "site_name")} == {
         k: record[k] for k in ("url", "published", "author", "site_name")
     }
+
+
+def test_json_and_markdown_inputs_carry_their_metadata(tmp_path: Path) -> None:
+    (tmp_path / "a.jsonl").write_text(
+        json.dumps(
+            {
+                "title": "Rates held",
+                "text": "The central bank held rates at 5.25% on Thursday, its governor said.",
+                "url": "https://news.example.com/rates",
+                "published": "2025-03-27T09:30:00+09:00",
+                "authors": ["Kim Min-ji", "Lee Joon"],
+                "site_name": "Korea Daily",
+            }
+        )
+        + "\n",
+        encoding="utf-8",
+    )
+    (tmp_path / "b.md").write_text(
+        "---\ntitle: Storm closes schools\ndate: 2025-01-10\nauthor: Ann Lee\n"
+        "site: Cumbria News\nurl: https://cumbria.example/storm\n---\n\n"
+        "Heavy rain closed 30 schools in Cumbria on Friday, the county council said.\n",
+        encoding="utf-8",
+    )
+    result = CliRunner().invoke(
+        cli, ["run", str(tmp_path / "a.jsonl"), str(tmp_path / "b.md"), "--quiet"]
+    )
+    assert result.exit_code == 0, result.output
+    a, b = (json.loads(line) for line in result.stdout.splitlines())
+    assert (a["url"], a["published"], a["author"], a["site_name"]) == (
+        "https://news.example.com/rates",
+        "2025-03-27T09:30:00+09:00",
+        "Kim Min-ji; Lee Joon",
+        "Korea Daily",
+    )
+    assert (b["url"], b["published"], b["author"], b["site_name"]) == (
+        "https://cumbria.example/storm",
+        "2025-01-10",
+        "Ann Lee",
+        "Cumbria News",
+    )

@@ -36,6 +36,7 @@ from pipeline.articles import Article
 from pipeline.records import Record, utc_now
 from pipeline.secrets import scrub_text
 from pipeline.store import BATCH_OPEN_STATES, Store, live_lease
+from pipeline.store._tx import transaction
 
 OPEN_STATES = BATCH_OPEN_STATES  # a job's open requests claim their articles (the live engine
 # reads the same states: pipeline.store._journal.batch_hold)
@@ -217,22 +218,16 @@ class Tables:
     def abandon_job(self, job_id: int, note: str) -> int:
         """Give a job up (its file was never complete, or it can never be submitted): its
         open requests are freed for another batch. Returns how many were freed."""
-        with self._lock:
-            self._db.execute("BEGIN")
-            try:
-                cur = self._db.execute(
-                    "UPDATE batch_requests SET state='abandoned' WHERE job=? AND state='open'",
-                    (job_id,),
-                )
-                self._db.execute(
-                    "UPDATE batch_jobs SET state='abandoned', note=?, finished_at=? WHERE id=?",
-                    (self._scrub(note), utc_now(), job_id),
-                )
-                self._db.execute("COMMIT")
-            except BaseException:
-                self._db.execute("ROLLBACK")
-                raise
-            return int(cur.rowcount)
+        with self._lock, transaction(self._db):
+            cur = self._db.execute(
+                "UPDATE batch_requests SET state='abandoned' WHERE job=? AND state='open'",
+                (job_id,),
+            )
+            self._db.execute(
+                "UPDATE batch_jobs SET state='abandoned', note=?, finished_at=? WHERE id=?",
+                (self._scrub(note), utc_now(), job_id),
+            )
+        return int(cur.rowcount)
 
     def enqueued_tokens(self, endpoint: str, model: str) -> int:
         """Prompt tokens in our batches that the provider is working on now."""
@@ -258,27 +253,21 @@ class Tables:
         live engine's claims, so the two never both pay)."""
         added: list[str] = []
         line = first_line
-        with self._lock:
-            self._db.execute("BEGIN IMMEDIATE")
-            try:
-                for cid, key, article, submissions in rows:
-                    if live_lease(self._db, key):
-                        added.append("live")
-                        continue
-                    try:
-                        self._db.execute(
-                            "INSERT INTO batch_requests (job, line, custom_id, cache_key,"
-                            " article, state, submissions) VALUES (?,?,?,?,?,'open',?)",
-                            (job_id, line, cid, key, article, submissions),
-                        )
-                        added.append("added")
-                        line += 1
-                    except sqlite3.IntegrityError:
-                        added.append("batch")
-                self._db.execute("COMMIT")
-            except BaseException:
-                self._db.execute("ROLLBACK")
-                raise
+        with self._lock, transaction(self._db, "BEGIN IMMEDIATE"):
+            for cid, key, article, submissions in rows:
+                if live_lease(self._db, key):
+                    added.append("live")
+                    continue
+                try:
+                    self._db.execute(
+                        "INSERT INTO batch_requests (job, line, custom_id, cache_key,"
+                        " article, state, submissions) VALUES (?,?,?,?,?,'open',?)",
+                        (job_id, line, cid, key, article, submissions),
+                    )
+                    added.append("added")
+                    line += 1
+                except sqlite3.IntegrityError:
+                    added.append("batch")
         return added
 
     def open_request(self, cache_key: str) -> Request | None:
@@ -349,18 +338,12 @@ class Tables:
         """Many ``(position, cache_key, source, title)`` waits of one run, one transaction."""
         if not waits:
             return
-        with self._lock:
-            self._db.execute("BEGIN")
-            try:
-                self._db.executemany(
-                    "INSERT OR REPLACE INTO batch_waits (run_id, position, cache_key, source,"
-                    " title) VALUES (?,?,?,?,?)",
-                    [(run_id, p, k, s, t) for p, k, s, t in waits],
-                )
-                self._db.execute("COMMIT")
-            except BaseException:
-                self._db.execute("ROLLBACK")
-                raise
+        with self._lock, transaction(self._db):
+            self._db.executemany(
+                "INSERT OR REPLACE INTO batch_waits (run_id, position, cache_key, source,"
+                " title) VALUES (?,?,?,?,?)",
+                [(run_id, p, k, s, t) for p, k, s, t in waits],
+            )
 
     def article_for(self, cache_key: str) -> Article | None:
         """The article of the newest request made for ``cache_key``, if any."""

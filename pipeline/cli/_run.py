@@ -83,7 +83,7 @@ def run(
         settings=_settings(kw),
         new=kw["only_new"],
         # syndicated copies are a web matter: on by default when reading from the web
-        dedupe=source.has_urls if kw["dedupe"] is None else kw["dedupe"],
+        dedupe=kw["dedupe"],
     )
     if use_batch and kw["only_new"]:
         raise ConfigError("--new works with live runs only for now: drop --batch or --new")

@@ -4,6 +4,7 @@ reuse of stored results (:func:`cache_key`) and :class:`RunSummary`'s tally."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import gc
 import hashlib
 import json
@@ -14,6 +15,7 @@ from typing import Any, Protocol
 
 from pipeline.articles import Article, BadInput
 from pipeline.engine._events import Event
+from pipeline.engine._input import numbered
 from pipeline.engine._summariser import Summariser
 from pipeline.engine._transport import Journal, Stopped
 from pipeline.prompts import Prompt
@@ -115,10 +117,12 @@ async def run_live(
     ``dedupe`` (:class:`pipeline.web.Dedupe`): a later copy of a story already summarised
     (earlier in this run, or in an earlier run) reuses that summary, with no model call.
 
-    The input is consumed lazily: at most ``window`` articles are held at once (running,
-    waiting for a request slot, or finished and waiting for their turn in input order), so
-    memory stays flat however long the input is. Two inputs with the same cache key never
-    ask the model twice: the later one waits for the earlier and is served from the store.
+    The input is consumed lazily, in a reader thread (:func:`~pipeline.engine._input.numbered`:
+    a slow or stalled input never holds up the requests in flight): at most ``window``
+    articles are held at once (running, waiting for a request slot, or finished and waiting
+    for their turn in input order), so memory stays flat however long the input is. Two
+    inputs with the same cache key never ask the model twice: the later one waits for the
+    earlier and is served from the store.
 
     Nor do two runs on one store: before asking, a run claims the article's lease
     (:mod:`pipeline.store._journal`); an article another live run is asking for waits for
@@ -128,7 +132,7 @@ async def run_live(
     settings = summariser.settings
     holder = new_holder()
     started_at = utc_now()
-    journal = summariser.journal = Journal(store, store.journal_hashes())
+    journal = summariser.journal = Journal(store, store.journal_index())
     renewing = asyncio.ensure_future(_renew(store, holder))
     # Everything alive now (modules, the SDK's type machinery, the client) lives for the run:
     # take it out of the cyclic GC's full collections, which would otherwise walk it again
@@ -178,7 +182,7 @@ async def run_live(
                 return hit
         claim = store.claim(key, holder)
         if claim.took_over:  # its holder died: it may have journalled answers since we read
-            journal.pending |= store.journal_hashes(key)
+            journal.add(store.journal_index(key))
         if not claim and claim.batch is None:
             try:
                 found = await _wait_for_lease(store, key, holder, summariser, since=started_at)
@@ -226,10 +230,13 @@ async def run_live(
         return rec
 
     try:
-        async for position, item in _numbered(items):
-            pending.append(asyncio.ensure_future(one(position, item)))
-            while len(pending) >= window:
-                yield await pop()
+        # the input is read in a thread of its own: a slow disk or a stalled stdin never
+        # holds up the requests in flight (pipeline.engine._input)
+        async with contextlib.aclosing(numbered(items)) as inputs:
+            async for position, item in inputs:
+                pending.append(asyncio.ensure_future(one(position, item)))
+                while len(pending) >= window:
+                    yield await pop()
         while pending:
             yield await pop()
     finally:
@@ -238,18 +245,6 @@ async def run_live(
         renewing.cancel()
         store.release_leases(holder)
         gc.unfreeze()
-
-
-async def _numbered(items: Iterable[Item] | AsyncIterable[Item]) -> AsyncIterator[tuple[int, Item]]:
-    """``enumerate`` for plain and async inputs (web input is fetched in the run's own loop)."""
-    if isinstance(items, AsyncIterable):
-        position = 0
-        async for item in items:
-            yield position, item
-            position += 1
-    else:
-        for position, item in enumerate(items):
-            yield position, item
 
 
 async def _renew(store: Store, holder: str) -> None:
@@ -279,7 +274,7 @@ async def _wait_for_lease(
         claim = store.claim(key, holder)
         if claim or claim.batch is not None:
             if claim and summariser.journal is not None:  # what a holder that died journalled
-                summariser.journal.pending |= store.journal_hashes(key)
+                summariser.journal.add(store.journal_index(key))
             return claim
 
 

@@ -74,11 +74,36 @@ REJECTION_WINDOW_S = 0.5
 
 class Journal:
     """Where answers are kept the moment they arrive (see :mod:`pipeline.store._journal`):
-    the store, the article's cache key, and the request hashes that already have an answer."""
+    the store, and the answers an earlier run stored and this run may take instead of asking
+    (request hash -> answer ids, oldest first: the same request may have been answered more
+    than once, and each answer is taken once, in order)."""
 
-    def __init__(self, store: Any, pending: set[str]) -> None:
+    def __init__(self, store: Any, pending: dict[str, list[int]]) -> None:
         self.store = store
         self.pending = pending
+        self.taken: set[int] = set()
+
+    def add(self, index: dict[str, list[int]]) -> None:
+        """More stored answers (``Store.journal_index``), those not seen before: what a dead
+        holder journalled after this run read the journal, when its lease is taken over."""
+        for request_hash, ids in index.items():
+            known = self.pending.setdefault(request_hash, [])
+            known.extend(i for i in ids if i not in self.taken and i not in known)
+            known.sort()
+            if not known:
+                del self.pending[request_hash]
+
+    def take(self, request_hash: str) -> tuple[int, str, int] | None:
+        """The next stored answer to this request, if one is left: (status, body, latency)."""
+        ids = self.pending.get(request_hash)
+        while ids:
+            answer_id = ids.pop(0)
+            self.taken.add(answer_id)
+            stored: tuple[int, str, int] | None = self.store.stored_answer(answer_id)
+            if stored is not None:
+                return stored
+        self.pending.pop(request_hash, None)
+        return None
 
 
 @dataclasses.dataclass
@@ -306,10 +331,12 @@ class LiveTransport:
         than the window is still handled, at the cost of one 400 per request then in flight.
         """
         if request_hash is not None and self.journal and request_hash in self.journal.pending:
-            self.journal.pending.discard(request_hash)
-            for status, text, latency in self.journal.store.stored_answers(request_hash):
+            # each stored answer once, oldest first; one the live path would not accept (a 200
+            # error body, before its retry's answer) is passed over
+            while (stored := self.journal.take(request_hash)) is not None:
+                status, text, latency = stored
                 body = _parse(text) if status == 200 else None
-                if body is not None and is_answer(body):  # what the live path would accept
+                if body is not None and is_answer(body):
                     budget.used += 1
                     return Reply(body, latency, purpose, origin="stored")
         loop = asyncio.get_running_loop()

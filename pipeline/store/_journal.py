@@ -37,6 +37,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from pipeline.records import utc_now
+from pipeline.store._tx import transaction
 
 LEASE_TTL_S = 60.0
 HOST = socket.gethostname()
@@ -148,16 +149,31 @@ class JournalMixin:
                 )
             return {r[0] for r in rows}
 
-    def stored_answers(self, request_hash: str) -> list[tuple[int, str, int]]:
-        """(status, body, latency) of every stored answer to this request, oldest first (a
-        200 error body, then the retry's answer, when a run died after both arrived)."""
+    def journal_index(self, cache_key: str | None = None) -> dict[str, list[int]]:
+        """The stored answers not yet turned into a result (of one article's requests, with
+        ``cache_key``): request hash -> the answers' ids, oldest first. One request may have
+        several answers: a 200 error body and its retry's answer, or the same invalid answer
+        twice from a model (its two re-asks are then one request body)."""
+        index: dict[str, list[int]] = {}
         with self._lock:
-            rows = self._db.execute(
-                "SELECT status_code, body, latency_ms FROM answers WHERE request_sha256=?"
-                " ORDER BY id",
-                (request_hash,),
-            ).fetchall()
-        return [(int(r[0]), str(r[1]), int(r[2] or 0)) for r in rows]
+            if cache_key is None:
+                rows = self._db.execute("SELECT id, request_sha256 FROM answers ORDER BY id")
+            else:
+                rows = self._db.execute(
+                    "SELECT id, request_sha256 FROM answers WHERE cache_key=? ORDER BY id",
+                    (cache_key,),
+                )
+            for answer_id, request_hash in rows:
+                index.setdefault(str(request_hash), []).append(int(answer_id))
+        return index
+
+    def stored_answer(self, answer_id: int) -> tuple[int, str, int] | None:
+        """(status, body, latency) of one stored answer, if it is still there."""
+        with self._lock:
+            row = self._db.execute(
+                "SELECT status_code, body, latency_ms FROM answers WHERE id=?", (answer_id,)
+            ).fetchone()
+        return (int(row[0]), str(row[1]), int(row[2] or 0)) if row else None
 
     # -- leases ---------------------------------------------------------------------------
     def claim(self, cache_key: str, holder: str, *, ttl: float = LEASE_TTL_S) -> Claim:
@@ -166,25 +182,17 @@ class JournalMixin:
         run claiming the same article at once cannot both have it."""
         now = time.time()
         pid = os.getpid()
-        with self._lock:
-            db = self._db
-            db.execute("BEGIN IMMEDIATE")
-            try:
-                hold = batch_hold(db, cache_key)
-                row = db.execute("SELECT holder FROM leases WHERE cache_key=?", (cache_key,))
-                before = row.fetchone()
-                free = hold is None and not live_lease(db, cache_key, holder=holder)
-                if free:
-                    db.execute(
-                        "INSERT OR REPLACE INTO leases (cache_key, holder, host, pid, expires_at)"
-                        " VALUES (?,?,?,?,?)",
-                        (cache_key, holder, HOST, pid, now + ttl),
-                    )
-                db.execute("COMMIT")
-            except BaseException:
-                if db.in_transaction:
-                    db.execute("ROLLBACK")
-                raise
+        with self._lock, transaction(self._db, "BEGIN IMMEDIATE") as db:
+            hold = batch_hold(db, cache_key)
+            row = db.execute("SELECT holder FROM leases WHERE cache_key=?", (cache_key,))
+            before = row.fetchone()
+            free = hold is None and not live_lease(db, cache_key, holder=holder)
+            if free:
+                db.execute(
+                    "INSERT OR REPLACE INTO leases (cache_key, holder, host, pid, expires_at)"
+                    " VALUES (?,?,?,?,?)",
+                    (cache_key, holder, HOST, pid, now + ttl),
+                )
         if hold is not None:
             return Claim(False, batch=hold[0], endpoint=hold[1])
         return Claim(free, took_over=free and before is not None and before[0] != holder)

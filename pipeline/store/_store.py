@@ -33,6 +33,7 @@ from pipeline.errors import StoreError
 from pipeline.records import Record, utc_now
 from pipeline.store import _migrations
 from pipeline.store._journal import JournalMixin
+from pipeline.store._tx import transaction
 
 
 def default_db_path() -> Path:
@@ -98,18 +99,13 @@ class Store(JournalMixin):
             fn.__name__ for fn in _migrations.MIGRATIONS
         }:
             return
-        db.execute("BEGIN IMMEDIATE")  # one process migrates; the others wait, then see it done
-        try:
+        # one process migrates; the others wait, then see it done
+        with transaction(db, "BEGIN IMMEDIATE"):
             done = {r[0] for r in db.execute("SELECT name FROM _migrations")}
             for fn in _migrations.MIGRATIONS:
                 if fn.__name__ not in done:
                     fn(db)
                     db.execute("INSERT INTO _migrations VALUES (?)", (fn.__name__,))
-            db.execute("COMMIT")
-        except BaseException:
-            if db.in_transaction:
-                db.execute("ROLLBACK")
-            raise
 
     def close(self) -> None:
         self._db.close()
@@ -217,8 +213,7 @@ class Store(JournalMixin):
         drops the journal's answers for it: they are in the attempts now."""
         with self._lock:
             db = self._db
-            db.execute("BEGIN")
-            try:
+            with transaction(db):
                 db.execute(
                     "INSERT OR REPLACE INTO results (run_id, position, cache_key, article_id,"
                     " status, record, created_at) VALUES (?,?,?,?,?,?,?)",
@@ -265,10 +260,6 @@ class Store(JournalMixin):
                     db.execute(
                         "DELETE FROM leases WHERE cache_key=? AND holder=?", (cache_key, holder)
                     )
-                db.execute("COMMIT")
-            except BaseException:
-                db.execute("ROLLBACK")
-                raise
 
     def run_records(self, run_id: int) -> list[Record]:
         with self._lock:
