@@ -137,6 +137,14 @@ def classify(
     return Failure("http_error", f"{type(exc).__name__}: {exc}", retryable=False)
 
 
+def classify_response(status: int, body: Any, *, request: dict[str, Any] | None = None) -> Failure:
+    """A failure from a status and an error body obtained outside the live request loop (a
+    Batch API row), read by the same rules as a live response: ``request`` (the one the row
+    answers) lets a refusal of one of its parameters come back as an adaptation, and a
+    refusal of its ``response_format`` as a fallback."""
+    return _classify_status(status, providers.error_fields(body), None, request)
+
+
 def _classify_status(
     status: int,
     f: ErrorFields,

@@ -158,8 +158,10 @@ def test_a_batch_run_asks_itself_when_the_live_holder_dies_without_an_answer(
             )
             store.close()
 
-            def kill_later() -> None:
-                time.sleep(1.0)
+            def kill_later() -> None:  # once the other articles' batch exists
+                deadline = time.monotonic() + 60
+                while srv.batches.created < 1 and time.monotonic() < deadline:
+                    time.sleep(0.01)
                 holder.kill()
                 holder.wait()  # reaped: a zombie still answers kill(pid, 0)
 

@@ -5,6 +5,13 @@ line matched to its request by ``custom_id`` and turned into records.
   answer (:class:`~pipeline.engine.Answer`, ``origin="batch"``): validated, re-asked online
   within ``--max-attempts`` when it breaks the schema, checked for refusal, truncation and
   faithfulness, priced at the batch rate, exactly as a live answer.
+- A row refused for the shape of its request (its ``response_format``, or one parameter: a
+  reasoning model's ``max_completion_tokens``) is read by the live engine's rules
+  (:func:`~pipeline.retry.classify_response`) and learnt as a live run learns it (json_schema
+  -> json_object -> prompt; the parameter renamed, dropped or capped), said once, kept for the
+  endpoint and model (``batch_learnt``), and the article goes into a new batch in the learnt
+  shape, not counted against its submissions. Each job keeps the mode and shape its lines were
+  written in; its answers are read in that mode.
 - A row that failed for a passing reason (``batch_expired``, ``request_timeout``, HTTP 408,
   409, 429 or 5xx) is resubmitted in a new batch, at most ``max_submissions`` batches an
   article; any other failed row (a 400, a cancelled batch's ``batch_cancelled``) fails its
@@ -33,9 +40,15 @@ from pipeline.batch._limits import limit_name, revealed_limit, size_code
 from pipeline.batch._submit import QUEUE_TRIES, Submitter, queue_note, queue_tries, resolve
 from pipeline.batch._tables import Job, Request, article_from
 from pipeline.cassettes import scrub_text
-from pipeline.engine import Answer
+from pipeline.engine import MODES, Answer
+from pipeline.providers import RequestShape
 from pipeline.records import utc_now
+from pipeline.retry import classify_response
 
+#: why a row goes into a new batch after its refusal taught the request's shape
+ADAPTED = "adapted"
+#: how an adaptation learnt from batch rows is told (once per adaptation)
+LEARNT = "learnt from batch rows"
 #: row error codes and HTTP statuses worth another batch
 PASSING_CODES = ("batch_expired", "request_timeout", "server_error", "internal_error")
 PASSING_STATUSES = (408, 409, 429, 500, 502, 503, 504)
@@ -190,7 +203,14 @@ class Collector:
         self, job: Job, info: BatchInfo, req: Request, body: dict[str, Any], latency: int
     ) -> None:
         summariser = self.ctx.summariser_for(job)
-        answer = Answer(body, status_code=200, latency_ms=latency, origin="batch", batch_id=info.id)
+        answer = Answer(
+            body,
+            status_code=200,
+            latency_ms=latency,
+            origin="batch",
+            batch_id=info.id,
+            mode=job.request_mode,  # read in the mode its request was sent in
+        )
         record, attempts = await summariser.summarise(
             article_from(req.article), answer=answer, key=req.cache_key
         )
@@ -208,6 +228,9 @@ class Collector:
     ) -> None:
         status = response.get("status_code")
         body = response.get("body")
+        if isinstance(status, int) and self._adapted(job, req, status, body):
+            resubmit.append((req, ADAPTED))  # in the learnt shape; not counted as a try
+            return
         err = body.get("error") if isinstance(body, dict) else None
         err = err if isinstance(err, dict) else {}
         message = str(err.get("message") or body or "")[:500]
@@ -220,6 +243,38 @@ class Collector:
         if code == "context_length_exceeded":
             kind = "too_long"
         self._fail(job, info, req, kind, f"HTTP {status}: {message}", counts)
+
+    def _adapted(self, job: Job, req: Request, status: int, body: Any) -> bool:
+        """A row refused for the shape of its request (its ``response_format``, or one
+        parameter), read by the live engine's rules: learn it as a live run does (json_schema
+        -> json_object -> prompt; a parameter renamed, dropped or capped), say so once, and
+        True when the article's request changes with it (it goes into a new batch)."""
+        summariser = self.ctx.summariser_for(job)
+        article = article_from(req.article)
+        sent_mode = job.request_mode or MODES[0]
+        sent_shape = RequestShape.from_json(job.request_shape) if job.request_shape else None
+        sent = summariser.first_request(article, mode=sent_mode, shape=sent_shape)
+        failure = classify_response(status, body, request=sent)
+        if not (failure.fallback or failure.adapt is not None):
+            return False
+        model, where = job.model, self.ctx.endpoint
+        mode, shape = summariser.mode, RequestShape.from_json(summariser.shape.to_json())
+        note = None
+        if failure.fallback:
+            nxt = MODES.index(sent_mode) + 1
+            if nxt < len(MODES) and MODES.index(mode) < nxt:
+                note = f"the server rejects {sent_mode} structured output: using {MODES[nxt]}"
+                mode = MODES[nxt]
+        elif failure.adapt is not None and shape.learn(failure.adapt):
+            note = failure.adapt.note
+        if note is not None:
+            self.ctx.learnt(model, mode, shape)
+            self.ctx.emit(
+                "learnt",
+                f"{model} on {where}: {note} ({LEARNT}; the refused requests go into a new batch)",
+                job,
+            )
+        return summariser.first_request(article) != sent
 
     def _fail(
         self,
@@ -245,6 +300,11 @@ class Collector:
         summariser = ctx.summariser_for(job)
         writer = ctx.writer(summariser, job.run_id)
         for req, why in rows:
+            if why == ADAPTED:  # learning what the server takes is not a failed try
+                ctx.tables.set_request_state(job.id, req.custom_id, "resubmitted")
+                writer.add(article_from(req.article), req.cache_key, submissions=req.submissions)
+                counts.resubmitted += 1
+                continue
             if req.submissions >= ctx.settings.max_submissions:
                 kind = (
                     "timeout"

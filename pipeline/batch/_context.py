@@ -5,6 +5,7 @@ tables, the provider's API, the summarisers, the limits and where job files go).
 from __future__ import annotations
 
 import dataclasses
+import functools
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -16,6 +17,7 @@ from pipeline.batch._limits import Limits
 from pipeline.batch._lines import JobWriter
 from pipeline.batch._tables import Job, Tables
 from pipeline.engine import Summariser
+from pipeline.providers import RequestShape
 from pipeline.records import Record
 
 #: how many batches one article may go through (expired, timed out, a 5xx row, no row)
@@ -74,12 +76,25 @@ class Context:
     live_held: dict[str, tuple[Article, str, str, int | None]] = field(default_factory=dict)
 
     def summariser(self, prompt_ref: str, model: str) -> Summariser:
+        """The summariser of one prompt version on one model, in the request shape and
+        structured-output mode that refused batch rows taught for this endpoint and model."""
         key = (prompt_ref, model)
         if key not in self.summarisers:
             if self.make_summariser is None:
                 raise KeyError(f"no summariser for {prompt_ref} on {model}")
-            self.summarisers[key] = self.make_summariser(prompt_ref, model)
+            made = self.summarisers[key] = self.make_summariser(prompt_ref, model)
+            learnt = self.tables.learnt_request(self.endpoint, model)
+            if learnt is not None:
+                made.mode, made.shape = learnt[0], RequestShape.from_json(learnt[1])
         return self.summarisers[key]
+
+    def learnt(self, model: str, mode: str, shape: RequestShape) -> None:
+        """What a refused row taught about ``model``: every summariser of it here takes it
+        (so it is said once), and it is kept for later commands on this endpoint."""
+        for (_, m), s in self.summarisers.items():
+            if m == model:
+                s.mode, s.shape = mode, RequestShape.from_json(shape.to_json())
+        self.tables.learn_request(self.endpoint, model, mode, shape.to_json())
 
     def summariser_for(self, job: Job) -> Summariser:
         return self.summariser(job.prompt_ref, job.model)
@@ -94,6 +109,8 @@ class Context:
         def held(article: Article, key: str) -> None:
             self.live_held[key] = (article, ref, model, run_id)
 
+        # the lines of one writer's jobs are written, and kept, in the shape known now
+        mode, shape = summariser.mode, RequestShape.from_json(summariser.shape.to_json())
         return JobWriter(
             self.tables,
             self.folder,
@@ -102,8 +119,10 @@ class Context:
             model=summariser.endpoint.model,
             prompt=summariser.prompt,
             run_id=run_id,
-            first_request=summariser.first_request,
+            first_request=functools.partial(summariser.first_request, mode=mode, shape=shape),
             on_live=held,
+            request_mode=mode,
+            request_shape=shape.to_json(),
         )
 
     def emit(self, kind: str, message: str, job: Job | None = None, **kw: Any) -> None:

@@ -77,9 +77,13 @@ class JobWriter:
         run_id: int | None,
         first_request: Callable[[Article], dict[str, Any]],
         on_live: Callable[[Article, str], None] | None = None,
+        request_mode: str | None = None,
+        request_shape: str | None = None,
     ) -> None:
         self.tables = tables
         self.on_live = on_live
+        self.request_mode = request_mode  # kept with each job: what its lines were built in
+        self.request_shape = request_shape
         self.folder = folder
         self.limits = limits
         self.endpoint = endpoint
@@ -146,6 +150,8 @@ class JobWriter:
             prompt=self.prompt,
             run_id=self.run_id,
             note=f"pid {os.getpid()}",
+            request_mode=self.request_mode,
+            request_shape=self.request_shape,
         )
         # the token also carries the row id: unique in this store, and the same in a fresh
         # store for the same articles (a cassette's recorded requests match a replay's)

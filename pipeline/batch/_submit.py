@@ -15,6 +15,7 @@ the job is split into jobs under it.
 from __future__ import annotations
 
 import calendar
+import functools
 import time
 from typing import Any
 
@@ -23,6 +24,7 @@ from pipeline.batch._context import Context, failed_record
 from pipeline.batch._limits import revealed_limit
 from pipeline.batch._lines import boundary_for, job_file, rebuild_file
 from pipeline.batch._tables import Job, article_from
+from pipeline.providers import RequestShape
 from pipeline.records import utc_now
 
 #: how far back (seconds) a job's batch may have been created, by the provider's clock
@@ -81,7 +83,11 @@ class Submitter:
             if file_id is None:
                 if not path.exists() or path.stat().st_size != job.n_bytes:
                     summariser = ctx.summariser_for(job)
-                    size = rebuild_file(tables, job.id, path, summariser.first_request)
+                    shape = RequestShape.from_json(job.request_shape) if job.request_shape else None
+                    first = functools.partial(
+                        summariser.first_request, mode=job.request_mode, shape=shape
+                    )
+                    size = rebuild_file(tables, job.id, path, first)  # in the job's own shape
                     tables.update_job(job.id, n_bytes=size)
                 tables.update_job(job.id, state="uploading")
                 try:

@@ -15,6 +15,8 @@
   the input's source and title). A wait is resolved when the run has a result at that
   position.
 - ``batch_limits``: limits a provider revealed by refusing a batch, per endpoint and model.
+- ``batch_learnt``: the structured-output mode and request shape that rows refused for
+  their shape taught, per endpoint and model (a job keeps those its own lines were written in).
 
 Every write is its own transaction under the store's lock; the store is shared with the
 live engine's writes (:class:`~pipeline.store.Store`).
@@ -63,6 +65,8 @@ class Job:
     submitted_at: str | None
     expires_at: int | None
     note: str | None
+    request_mode: str | None = None  # the structured-output mode its lines were written in
+    request_shape: str | None = None  # and the request shape (RequestShape JSON)
 
     @property
     def prompt_ref(self) -> str:
@@ -92,7 +96,7 @@ class Wait:
 _JOB_COLUMNS = (
     "id, token, endpoint, model, prompt, prompt_version, prompt_sha256, run_id, state, "
     "input_file_id, batch_id, status, n_requests, n_bytes, n_tokens, request_counts, errors, "
-    "created_at, submitted_at, expires_at, note"
+    "created_at, submitted_at, expires_at, note, request_mode, request_shape"
 )
 
 
@@ -126,12 +130,14 @@ class Tables:
         prompt: Any,
         run_id: int | None,
         note: str | None = None,
+        request_mode: str | None = None,
+        request_shape: str | None = None,
     ) -> int:
         with self._lock:
             cur = self._db.execute(
                 "INSERT INTO batch_jobs (token, endpoint, model, prompt, prompt_version,"
-                " prompt_sha256, run_id, state, created_at, note)"
-                " VALUES (?,?,?,?,?,?,?,'building',?,?)",
+                " prompt_sha256, run_id, state, created_at, note, request_mode, request_shape)"
+                " VALUES (?,?,?,?,?,?,?,'building',?,?,?,?)",
                 (
                     token,
                     endpoint,
@@ -142,6 +148,8 @@ class Tables:
                     run_id,
                     utc_now(),
                     note,
+                    request_mode,
+                    request_shape,
                 ),
             )
             return int(cur.lastrowid or 0)
@@ -438,6 +446,23 @@ class Tables:
                 (endpoint, model),
             ).fetchall()
         return {str(n): int(v) for n, v in rows}
+
+    def learnt_request(self, endpoint: str, model: str) -> tuple[str, str] | None:
+        """``(mode, shape JSON)`` that refused batch rows taught for this endpoint and model."""
+        with self._lock:
+            row = self._db.execute(
+                "SELECT mode, shape FROM batch_learnt WHERE endpoint=? AND model=?",
+                (endpoint, model),
+            ).fetchone()
+        return (str(row[0]), str(row[1])) if row else None
+
+    def learn_request(self, endpoint: str, model: str, mode: str, shape: str) -> None:
+        with self._lock:
+            self._db.execute(
+                "INSERT OR REPLACE INTO batch_learnt (endpoint, model, mode, shape, learnt_at)"
+                " VALUES (?,?,?,?,?)",
+                (endpoint, model, mode, shape, utc_now()),
+            )
 
     def learn_limit(self, endpoint: str, model: str, name: str, value: int, reason: str) -> None:
         with self._lock:

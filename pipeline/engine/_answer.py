@@ -49,7 +49,8 @@ class Answer:
     ``body`` is the response body as the provider sent it (a ``chat.completion`` object);
     ``origin`` says where it came from: ``"batch"`` (a Batch API output line, priced at the
     batch rate, ``batch_id`` set) or ``"stored"`` (the journal of a run that crashed before
-    the answer was checked).
+    the answer was checked). ``mode``: the structured-output mode the request was sent in
+    (a batch's lines keep theirs), when it may differ from the one the run uses now.
     """
 
     body: dict[str, Any]
@@ -57,6 +58,7 @@ class Answer:
     latency_ms: int = 0
     origin: str = "batch"
     batch_id: str | None = None
+    mode: str | None = None  # the structured-output mode of the request it answers
 
 
 @dataclass(frozen=True)

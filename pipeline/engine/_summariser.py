@@ -173,17 +173,24 @@ class Summariser(LiveTransport):
         return messages
 
     def first_request(
-        self, article: Article, *, variables: dict[str, str] | None = None
+        self,
+        article: Article,
+        *,
+        variables: dict[str, str] | None = None,
+        mode: str | None = None,
+        shape: providers.RequestShape | None = None,
     ) -> dict[str, Any]:
         """The body of the first request the live run would send for ``article`` now (model,
         messages, output budget, sampling parameters, structured-output mode, in the shape
         this model is known or has been seen to take): what a Batch API line carries, so a
-        batched article is asked exactly as a live one."""
-        mode = self.mode
+        batched article is asked exactly as a live one. ``mode`` and ``shape``: those a batch
+        job's lines were written in, instead of what is known now."""
+        mode = mode or self.mode
         return self.wire(
             self._request(
                 self._messages(article, variables, mode), self.prompt.max_output_tokens, mode
-            )
+            ),
+            shape,
         )
 
     # -- one article -------------------------------------------------------------------------
@@ -324,7 +331,8 @@ class Summariser(LiveTransport):
         grown = False
         purpose = "first"
         while True:
-            mode = self.mode
+            # the first answer, obtained elsewhere, answers a request sent in its own mode
+            mode = answer.mode if answer is not None and answer.mode else self.mode
             messages = self._messages(article, variables, mode) + conversation
             req = self._request(messages, max_tokens, mode)
             if answer is not None:  # the first request was answered elsewhere

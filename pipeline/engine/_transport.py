@@ -199,17 +199,21 @@ class LiveTransport:
         failure = classify(exc, url=self.endpoint.label, request=request)
         return dataclasses.replace(failure, message=scrub_text(failure.message))
 
-    def wire(self, req: dict[str, Any]) -> dict[str, Any]:
+    def wire(
+        self, req: dict[str, Any], shape: providers.RequestShape | None = None
+    ) -> dict[str, Any]:
         """``req`` as this server takes it: the parameters learnt renamed or dropped (see
         :class:`~pipeline.providers.RequestShape`), and room to think in the output budget of
         a model that reasons. Applied when a request is sent, so a request built before an
-        adaptation was learnt still goes out in the learnt shape."""
-        out = self.shape.apply(req)
-        if self.shape.reasoning:
+        adaptation was learnt still goes out in the learnt shape. ``shape``: another shape
+        than the one learnt (a batch job's, kept with it)."""
+        shape = shape or self.shape
+        out = shape.apply(req)
+        if shape.reasoning:
             for name in providers.OUTPUT_PARAMS:
                 if isinstance(out.get(name), int):
                     budget = providers.output_budget(out[name], reasoning=True)
-                    out[name] = self.shape.capped(name, budget)
+                    out[name] = shape.capped(name, budget)
         return out
 
     def _retryable(self, exc: BaseException) -> bool:

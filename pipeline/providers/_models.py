@@ -4,6 +4,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -226,6 +227,30 @@ class RequestShape:
         if self.no_system and isinstance(out.get("messages"), list):
             out["messages"] = _fold_system(out["messages"])
         return out
+
+    def to_json(self) -> str:
+        """This shape as JSON (kept with a batch job: its lines are rebuilt in it)."""
+        return json.dumps(
+            {
+                "renames": self.renames,
+                "drops": sorted(self.drops),
+                "caps": self.caps,
+                "no_system": self.no_system,
+                "thinks": self.thinks,
+            },
+            sort_keys=True,
+        )
+
+    @classmethod
+    def from_json(cls, text: str) -> RequestShape:
+        data = json.loads(text)
+        return cls(
+            renames=dict(data.get("renames") or {}),
+            drops=set(data.get("drops") or ()),
+            caps={str(k): int(v) for k, v in (data.get("caps") or {}).items()},
+            no_system=bool(data.get("no_system")),
+            thinks=bool(data.get("thinks")),
+        )
 
     def capped(self, name: str, value: int) -> int:
         cap = self.caps.get(name)

@@ -256,10 +256,7 @@ class FakeOpenAIServer(_HTTPServer):
                     ),
                 )
             )
-        rf = _response_format_type(body)
-        if (rf == "json_schema" and (cfg.reject_json_schema or cfg.reject_json_object)) or (
-            rf == "json_object" and cfg.reject_json_object
-        ):
+        if self._refuses_format(body):
             return await self._delayed(
                 self._fault_reply(Fault("unsupported_response_format"), model, body=body)
             )
@@ -375,6 +372,14 @@ class FakeOpenAIServer(_HTTPServer):
         }
 
     # -- bodies -------------------------------------------------------------------------------
+
+    def _refuses_format(self, body: dict[str, Any]) -> bool:
+        """Whether this server lacks the structured-output mode ``body`` asks for (as a
+        request of its own, or as a line of a batch)."""
+        cfg, rf = self.config, _response_format_type(body)
+        return (rf == "json_schema" and (cfg.reject_json_schema or cfg.reject_json_object)) or (
+            rf == "json_object" and cfg.reject_json_object
+        )
 
     def _fault_reply(
         self, fault: Fault, model: str, *, key: str = "", body: dict[str, Any] | None = None

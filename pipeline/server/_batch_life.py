@@ -13,7 +13,7 @@ import math
 from dataclasses import dataclass, field
 from typing import IO, TYPE_CHECKING, Any
 
-from pipeline.server._faults import _CONTENT_FAULTS, _ERRORS, _SILENT_FAULTS, _damage
+from pipeline.server._faults import _CONTENT_FAULTS, _ERRORS, _SILENT_FAULTS, Fault, _damage
 from pipeline.server._files import FileStore, StoredFile
 from pipeline.server._request import _estimate_tokens
 from pipeline.server._responders import ResponderError
@@ -304,6 +304,10 @@ class BatchLife:
                     continue
                 if fault is not None:
                     commit()
+                if srv._refuses_format(body):  # a server without this mode: the same 400
+                    r = srv._fault_reply(Fault("unsupported_response_format"), model, body=body)
+                    self._write_row(b, cid, (r.status, r.payload), None)
+                    continue
                 try:
                     completion = srv.responder(body)
                 except ResponderError as e:

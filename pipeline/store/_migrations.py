@@ -229,3 +229,26 @@ def m005_web_dedupe(db: sqlite3.Connection) -> None:
         CREATE INDEX web_minhash_seq ON web_minhash (seq)
         """,
     )
+
+
+@migration
+def m006_batch_request_shape(db: sqlite3.Connection) -> None:
+    """Batch mode adapts like a live run (:mod:`pipeline.batch._collect`): each job keeps the
+    structured-output mode and the request shape its lines were written in (so its file is
+    rebuilt byte for byte and its answers are read in that mode), and ``batch_learnt`` keeps
+    what rows refused for their shape taught, per endpoint and model, for later commands."""
+    _run_script(
+        db,
+        """
+        ALTER TABLE batch_jobs ADD COLUMN request_mode TEXT;
+        ALTER TABLE batch_jobs ADD COLUMN request_shape TEXT;
+        CREATE TABLE batch_learnt (
+            endpoint TEXT NOT NULL,
+            model TEXT NOT NULL,
+            mode TEXT NOT NULL,
+            shape TEXT NOT NULL,
+            learnt_at TEXT NOT NULL,
+            PRIMARY KEY (endpoint, model)
+        )
+        """,
+    )
