@@ -62,6 +62,7 @@ def run(
             "--out",
             str(out),
             "--quiet",
+            "--no-dedupe",  # the generated articles are near-copies of one another
             *extra,
         ],
         env={"OPENAI_API_KEY": "test-key"},

@@ -202,17 +202,17 @@ def test_different_stories_on_one_topic_are_not_merged(tmp_path: Path) -> None:
     assert [r["duplicate_of"] for r in records] == [None, None]
 
 
-def test_files_are_deduplicated_when_asked(tmp_path: Path) -> None:
+def test_files_are_deduplicated_unless_turned_off(tmp_path: Path) -> None:
     story = bbc_stories()[7]
     copy = copy_of(story, outlet="Example")
     paths = []
     for name, s in (("a", story), ("b", copy)):
         (tmp_path / f"{name}.txt").write_text(s.text, encoding="utf-8")
         paths.append(str(tmp_path / f"{name}.txt"))
-    _, plain = run(*paths, db=tmp_path / "plain.db")  # files only: off unless asked
-    assert [r["duplicate_of"] for r in plain] == [None, None]
-    _, asked = run(*paths, "--dedupe", db=tmp_path / "asked.db")
-    assert asked[1]["duplicate_of"] == asked[0]["article_id"]
+    _, plain = run(*paths, db=tmp_path / "plain.db")  # on by default, files as pages
+    assert plain[1]["duplicate_of"] == plain[0]["article_id"]
+    _, off = run(*paths, "--no-dedupe", db=tmp_path / "off.db")
+    assert [r["duplicate_of"] for r in off] == [None, None]
 
 
 @pytest.mark.parametrize("n", range(10))

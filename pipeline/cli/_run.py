@@ -82,8 +82,7 @@ def run(
         timeout=kw["timeout"],
         settings=_settings(kw),
         new=kw["only_new"],
-        # syndicated copies are a web matter: on by default when reading from the web
-        dedupe=source.has_urls if kw["dedupe"] is None else kw["dedupe"],
+        dedupe=kw["dedupe"],
     )
     if use_batch and kw["only_new"]:
         raise ConfigError("--new works with live runs only for now: drop --batch or --new")
@@ -97,6 +96,12 @@ def run(
             markup=False,
         )
     if use_batch:
+        if kw["dedupe"] and not quiet:
+            err_console.print(
+                "note: --batch asks for every copy of a story (near-duplicates are found in live "
+                "runs only; --no-dedupe silences this)",
+                markup=False,
+            )
         run_batched(chosen, options, kw, out=out, quiet=quiet, no_wait=no_wait, items=source)
         return
     stream = _open_out(out, inputs=chosen)

@@ -39,9 +39,10 @@ def web_options(fn: F) -> F:
         ),
         click.option(
             "--dedupe/--no-dedupe",
-            default=None,
-            help="A later copy of a story reuses the first copy's summary (duplicate_of set, no "
-            "model call). Default: on when the run reads from the web, off for files only.",
+            default=True,
+            show_default=True,
+            help="A later copy of a story (the same wire story from another outlet) reuses the "
+            "first copy's summary (duplicate_of set, no model call).",
         ),
         click.option(
             "--per-host",
