@@ -252,7 +252,9 @@ class ChaosResult:
                 f"{self.total} requests, over the bound {self.total_bound} = {self.articles} "
                 f"articles + {self.faults} faults + {self.late} late + {self.lost} lost at kills"
             )
-        if self.paid - self.damaged < self.articles:
+        # a near-duplicate of an earlier article reuses its summary: no answer of its own
+        copies = len({r.get("article_id") for r in self.records if r.get("duplicate_of")})
+        if self.paid - self.damaged < self.articles - copies:
             out.append(f"only {self.paid - self.damaged} good answers for {self.articles} articles")
         for err in self.stderr:
             if "Traceback" in err or "unexpected" in err:

@@ -28,6 +28,7 @@ import openai
 from openai import AsyncOpenAI
 from tenacity import AsyncRetrying, retry_if_exception, stop_after_attempt
 
+from pipeline.batch._download import bounded_lines
 from pipeline.cassettes import scrub_text
 from pipeline.client import Endpoint
 from pipeline.errors import ConfigError, SummariseError
@@ -139,8 +140,11 @@ class BatchAPI:
         backoff_initial_s: float = 1.0,
         backoff_cap_s: float = 30.0,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+        files: AsyncOpenAI | None = None,
     ) -> None:
         self.client = client
+        # uploads and downloads: a file's own size and time bounds (pipeline.batch._download)
+        self.files = files or client
         self.endpoint = endpoint
         self.attempts = max(1, attempts)
         self.sleep = sleep
@@ -156,7 +160,7 @@ class BatchAPI:
 
         async def call() -> Any:
             with path.open("rb") as f:
-                return await self.client.files.create(
+                return await self.files.files.create(
                     file=(filename, f, "application/jsonl"),
                     purpose="batch",
                     extra_headers={"Content-Type": f"multipart/form-data; boundary={boundary}"},
@@ -247,13 +251,13 @@ class BatchAPI:
         return None
 
     async def lines(self, file_id: str) -> AsyncIterator[str]:
-        """The lines of a file, streamed (never held whole in memory)."""
+        """The lines of a file, streamed (never held whole in memory), each held to one
+        answer's size (:func:`~pipeline.batch._download.bounded_lines`)."""
         try:
-            async with self.client.files.with_streaming_response.content(file_id) as resp:
-                async for line in resp.iter_lines():
-                    if line:
-                        yield line
-        except (httpx2.TransportError, httpx2.DecodingError) as e:
+            async with self.files.files.with_streaming_response.content(file_id) as resp:
+                async for line in bounded_lines(resp.iter_bytes()):
+                    yield line
+        except httpx2.RequestError as e:  # cut short, undecodable, over MAX_FILE_BYTES
             raise DownloadIncomplete(
                 f"the download of {file_id} ended early ({type(e).__name__}: {e})"
             ) from e

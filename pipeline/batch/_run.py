@@ -19,6 +19,7 @@ from typing import Any, cast
 from pipeline import prices
 from pipeline.batch._api import BatchAPI, BatchInfo, BatchStopped
 from pipeline.batch._context import BatchEvent, BatchSettings, Context
+from pipeline.batch._download import file_client
 from pipeline.batch._driver import BatchDriver, PlanCounts
 from pipeline.batch._tables import OPEN_STATES, Job, Tables
 from pipeline.client import Endpoint, make_client
@@ -58,6 +59,7 @@ async def _session(
     endpoint: Endpoint,
 ) -> AsyncIterator[tuple[Context, BatchDriver]]:
     client = make_client(endpoint, max_connections=options.settings.concurrency)
+    files = file_client(endpoint)  # uploads and downloads: a file's bounds, not an answer's
     if endpoint.replay:  # a replay answers at once: no reason to wait between polls
         settings = replace(settings, poll_interval_s=0.0, poll_cap_s=0.0)
     run_settings = options.settings
@@ -79,6 +81,7 @@ async def _session(
         endpoint,
         attempts=settings.api_attempts,
         backoff_initial_s=settings.backoff_initial_s,
+        files=files,
     )
     folder = settings.folder or Path(store.path).parent / "batches"
     ctx = Context(
@@ -95,6 +98,7 @@ async def _session(
         yield ctx, driver
     finally:
         await client.close()
+        await files.close()
 
 
 def _open_store(options: RunOptions, endpoint: Endpoint, store: Store | None = None) -> Store:
