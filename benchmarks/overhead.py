@@ -26,19 +26,21 @@ the client is CPU-bound by design and every tick waits its turn behind ready cal
 there says nothing about blocking.
 
 Run from the repo root: ``python -m benchmarks.overhead`` (``--n``, ``--reps``,
-``--concurrency``, ``--faith-n``).
+``--concurrency``, ``--faith-n``; ``--ablate`` adds engine rows with the lease claims, the
+answer journal and the record scrub switched off, to show what each costs).
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import gc
 import json
 import os
 import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -154,6 +156,48 @@ def engine_run(
     return sample
 
 
+@contextlib.contextmanager
+def without(*parts: str) -> Iterator[None]:
+    """The engine with some of its per-article safety work switched off, to see what each
+    costs (``--ablate``; never how the tool runs): ``leases`` (the claim that keeps two runs
+    from paying twice), ``journal`` (each answer stored the moment it arrives) and ``scrub``
+    (secrets taken out of each record and attempt before it is stored)."""
+    from pipeline import secrets
+    from pipeline.store import _journal
+
+    saved = (
+        _journal.JournalMixin.claim,
+        _journal.JournalMixin.save_answer,
+        secrets.ScrubbingStore.save_result,
+    )
+
+    def unscrubbed(self: Any, *args: Any, **kw: Any) -> None:
+        self._store.save_result(*args, **kw)
+
+    if "leases" in parts:
+        _journal.JournalMixin.claim = lambda self, key, holder, **kw: _journal.Claim(True)  # type: ignore[method-assign,assignment]
+    if "journal" in parts:
+        _journal.JournalMixin.save_answer = lambda self, *a, **kw: None  # type: ignore[method-assign]
+    if "scrub" in parts:
+        secrets.ScrubbingStore.save_result = unscrubbed  # type: ignore[method-assign]
+    try:
+        yield
+    finally:
+        (
+            _journal.JournalMixin.claim,
+            _journal.JournalMixin.save_answer,
+            secrets.ScrubbingStore.save_result,
+        ) = saved  # type: ignore[method-assign]
+
+
+def ablated(articles: list[Any], concurrency: int, *parts: str) -> Callable[[str], Sample]:
+    def go(url: str) -> Sample:
+        with without(*parts):
+            return engine_run(articles, url, concurrency)
+
+    return go
+
+
 def summarise_samples(samples: list[Sample]) -> dict[str, float]:
     lags = [x for s in samples for x in s.lags]
     return {
@@ -172,6 +216,11 @@ def main() -> None:
     p.add_argument("--concurrency", type=int, default=8)
     p.add_argument("--faith-n", type=int, default=600, help="articles for the scorer rows")
     p.add_argument("--lag-n", type=int, default=800, help="articles per lag run (50 ms server)")
+    p.add_argument(
+        "--ablate",
+        action="store_true",
+        help="add engine rows without the lease claims, the answer journal, the record scrub",
+    )
     args = p.parse_args()
     os.environ["OPENAI_API_KEY"] = "sk-bench"
     articles = make_articles(args.n)
@@ -183,6 +232,10 @@ def main() -> None:
         ),
         "engine (runner.run + store)": lambda url: engine_run(articles, url, args.concurrency),
     }
+    if args.ablate:
+        for parts in (("leases",), ("journal",), ("scrub",), ("leases", "journal", "scrub")):
+            name = "engine without " + ", ".join(parts)
+            variants[name] = ablated(articles, args.concurrency, *parts)
     faith: dict[str, Callable[[str], Sample]] = {
         "engine, faithfulness off": lambda url: engine_run(few, url, args.concurrency),
         "engine, faithfulness on": lambda url: engine_run(
@@ -244,7 +297,7 @@ def main() -> None:
     headers = ["variant", "wall ms/article", "vs base", "CPU ms/article", "vs base"]
     print(table(headers, rows))
     print()
-    print("base: the raw loop for the first three rows, faithfulness off for the last two")
+    print("base: the raw loop for the engine rows, faithfulness off for the last two")
     print()
     print(
         f"Event-loop lag: {args.lag_n} articles, concurrency {args.concurrency}, server latency "
