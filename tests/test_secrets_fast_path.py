@@ -10,6 +10,7 @@ equals one scrubbed the slow way.
 from __future__ import annotations
 
 import copy
+import re
 from typing import Any
 
 from hypothesis import given, settings
@@ -98,3 +99,13 @@ def test_scrub_text_with_its_one_scan_equals_the_six_substitutions(text: str) ->
     for pattern, replacement in _SECRETS:
         slow = pattern.sub(replacement, slow)
     assert scrub_text(text, SECRETS.values) == slow
+
+
+def test_every_key_pattern_needs_one_of_the_literals_the_quick_check_looks_for() -> None:
+    # scrub_text skips its patterns when a text holds none of these literals: a pattern added
+    # without its literal would be skipped on every text
+    from pipeline.secrets import _SECRET_LITERALS, _SECRETS
+
+    for pattern, _ in _SECRETS:
+        assert not pattern.flags & re.IGNORECASE, pattern.pattern
+        assert any(lit in pattern.pattern for lit in _SECRET_LITERALS), pattern.pattern
