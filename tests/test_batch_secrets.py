@@ -47,6 +47,31 @@ def _run(home: Path, *args: str) -> subprocess.CompletedProcess[str]:
     )
 
 
+def _run_batch(
+    tmp_path: Path, srv: FakeOpenAIServer, *extra: str
+) -> tuple[Path, Path, subprocess.CompletedProcess[str]]:
+    """``run --batch`` over :func:`_inputs` with the key in the environment and a base URL
+    that carries a password and a key-like query value: (home, out, the finished command)."""
+    home, out = tmp_path / "home", tmp_path / "out.jsonl"
+    base = srv.base_url.replace("http://", f"http://alice:{PASSWORD}@") + f"?api-key={QUERY_KEY}"
+    done = _run(
+        home,
+        "run",
+        str(_inputs(tmp_path)),
+        "--batch",
+        "--model",
+        "m",
+        "--base-url",
+        base,
+        "--out",
+        str(out),
+        "--poll-interval",
+        "0.01",
+        *extra,
+    )
+    return home, out, done
+
+
 def _echo_errors(body: dict[str, Any]) -> dict[str, Any]:
     """Answers that quote the key; a request for the FAIL-ME article gets a 400 row that
     quotes it too (a provider's error message echoing what it was sent)."""
@@ -63,28 +88,9 @@ def test_secrets_echoed_into_batch_answers_reach_no_record_store_or_terminal(
     # failed before the fix: the batch path wrote records and attempts without the run's
     # secrets scrubbed (the key, the URL password and the key-like query value all leaked
     # into the JSONL and the store)
-    home, out = tmp_path / "home", tmp_path / "out.jsonl"
     cfg = ServerConfig(batch=BatchConfig(**FAST))
     with FakeOpenAIServer(cfg, responder=echoing) as srv:
-        base = (
-            srv.base_url.replace("http://", f"http://alice:{PASSWORD}@") + f"?api-key={QUERY_KEY}"
-        )
-        done = _run(
-            home,
-            "run",
-            str(_inputs(tmp_path)),
-            "--batch",
-            "--model",
-            "m",
-            "--base-url",
-            base,
-            "--out",
-            str(out),
-            "--max-attempts",
-            "2",
-            "--poll-interval",
-            "0.01",
-        )
+        home, out, done = _run_batch(tmp_path, srv, "--max-attempts", "2")
         assert server_requests(srv, "POST", "/batches")  # it did go through the Batch API
     assert done.returncode == 1, done.stderr  # the FAIL-ME article breaks the schema
     records = [json.loads(x) for x in out.read_text().splitlines()]
@@ -98,26 +104,9 @@ def test_secrets_echoed_into_batch_answers_reach_no_record_store_or_terminal(
 
 
 def test_a_batch_row_error_that_quotes_the_key_is_stored_without_it(tmp_path: Path) -> None:
-    home, out = tmp_path / "home", tmp_path / "out.jsonl"
     cfg = ServerConfig(batch=BatchConfig(**FAST))
     with FakeOpenAIServer(cfg, responder=_echo_errors) as srv:
-        base = (
-            srv.base_url.replace("http://", f"http://alice:{PASSWORD}@") + f"?api-key={QUERY_KEY}"
-        )
-        done = _run(
-            home,
-            "run",
-            str(_inputs(tmp_path)),
-            "--batch",
-            "--model",
-            "m",
-            "--base-url",
-            base,
-            "--out",
-            str(out),
-            "--poll-interval",
-            "0.01",
-        )
+        home, out, done = _run_batch(tmp_path, srv)
     records = [json.loads(x) for x in out.read_text().splitlines()]
     assert [r["status"] for r in records] == ["ok", "ok", "failed"]
     assert records[2]["error"]["message"].startswith("HTTP 400: bad request from key REDACTED")

@@ -5,6 +5,7 @@ how long a server asks a client to wait, and the one cap (sections 4 and 5 of
 from __future__ import annotations
 
 import email.utils
+import math
 import re
 import time
 from collections.abc import Mapping
@@ -72,14 +73,20 @@ class RateLimits:
         return self.tokens.per_minute
 
 
-def _float(v: str | None) -> float | None:
+def _number(v: str | None) -> float | None:
+    """A header's value as a finite number (None: absent, not a number, NaN or infinite)."""
     if v is None:
         return None
     try:
         f = float(v)
     except (TypeError, ValueError):
         return None
-    return f if f >= 0 and f == f and f != float("inf") else None
+    return f if math.isfinite(f) else None
+
+
+def _float(v: str | None) -> float | None:
+    f = _number(v)
+    return f if f is not None and f >= 0 else None
 
 
 def read_rate_limits(headers: Mapping[str, str] | None) -> RateLimits:
@@ -194,13 +201,8 @@ def message_wait(message: str) -> float | None:
 
 def _seconds(v: str | None) -> float | None:
     """A number of seconds from a header; a negative one means "now"."""
-    if v is None:
-        return None
-    try:
-        f = float(v)
-    except (TypeError, ValueError):
-        return None
-    return max(0.0, f) if f == f and f != float("inf") else None
+    f = _number(v)
+    return None if f is None else max(0.0, f)
 
 
 def server_wait(

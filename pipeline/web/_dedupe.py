@@ -49,6 +49,7 @@ import numpy as np
 from pipeline.articles import Article
 from pipeline.records import Record, utc_now
 from pipeline.store import Store
+from pipeline.store._tx import transaction
 
 #: words per shingle
 SHINGLE = 5
@@ -203,49 +204,35 @@ class StoredIndex:
         self._lock: threading.Lock = store._lock
 
     def add(self, article_id: str, fp: Fingerprint) -> None:
-        with self._lock:
-            db = self._db
-            db.execute("BEGIN")
-            try:
-                cur = db.execute(
-                    "INSERT OR IGNORE INTO web_minhash (article_id, signature, added_at, lead,"
-                    " version, seq) VALUES (?,?,?,?,?,"
-                    " (SELECT COALESCE(MAX(seq), 0) + 1 FROM web_minhash))",
-                    (article_id, fp.signature(), utc_now(), fp.opening(), VERSION),
+        with self._lock, transaction(self._db) as db:
+            cur = db.execute(
+                "INSERT OR IGNORE INTO web_minhash (article_id, signature, added_at, lead,"
+                " version, seq) VALUES (?,?,?,?,?,"
+                " (SELECT COALESCE(MAX(seq), 0) + 1 FROM web_minhash))",
+                (article_id, fp.signature(), utc_now(), fp.opening(), VERSION),
+            )
+            if cur.rowcount:
+                db.executemany(
+                    "INSERT OR IGNORE INTO web_lsh (band, bucket, article_id) VALUES (?,?,?)",
+                    [(n, b, article_id) for n, b in enumerate(fp.buckets())],
                 )
-                if cur.rowcount:
-                    db.executemany(
-                        "INSERT OR IGNORE INTO web_lsh (band, bucket, article_id) VALUES (?,?,?)",
-                        [(n, b, article_id) for n, b in enumerate(fp.buckets())],
-                    )
-                db.execute("COMMIT")
-            except BaseException:
-                db.execute("ROLLBACK")
-                raise
 
     def add_many(self, rows: Iterable[tuple[str, Fingerprint]]) -> None:
         """Bulk load (benchmarks): one transaction."""
         now = utc_now()
-        with self._lock:
-            db = self._db
-            db.execute("BEGIN")
-            try:
-                seq = int(db.execute("SELECT COALESCE(MAX(seq), 0) FROM web_minhash").fetchone()[0])
-                for article_id, fp in rows:
-                    seq += 1
-                    db.execute(
-                        "INSERT OR IGNORE INTO web_minhash (article_id, signature, added_at,"
-                        " lead, version, seq) VALUES (?,?,?,?,?,?)",
-                        (article_id, fp.signature(), now, fp.opening(), VERSION, seq),
-                    )
-                    db.executemany(
-                        "INSERT OR IGNORE INTO web_lsh (band, bucket, article_id) VALUES (?,?,?)",
-                        [(n, b, article_id) for n, b in enumerate(fp.buckets())],
-                    )
-                db.execute("COMMIT")
-            except BaseException:
-                db.execute("ROLLBACK")
-                raise
+        with self._lock, transaction(self._db) as db:
+            seq = int(db.execute("SELECT COALESCE(MAX(seq), 0) FROM web_minhash").fetchone()[0])
+            for article_id, fp in rows:
+                seq += 1
+                db.execute(
+                    "INSERT OR IGNORE INTO web_minhash (article_id, signature, added_at,"
+                    " lead, version, seq) VALUES (?,?,?,?,?,?)",
+                    (article_id, fp.signature(), now, fp.opening(), VERSION, seq),
+                )
+                db.executemany(
+                    "INSERT OR IGNORE INTO web_lsh (band, bucket, article_id) VALUES (?,?,?)",
+                    [(n, b, article_id) for n, b in enumerate(fp.buckets())],
+                )
 
     def matches(self, fp: Fingerprint, *, exclude: str | None = None) -> list[str]:
         """Stored articles that are the same story as ``fp``, first added first."""
