@@ -174,24 +174,28 @@ class LocalSite:
                 deadline = time.monotonic() + self.gate_timeout_s
                 while ticket > self._released and time.monotonic() < deadline:
                     self._cond.wait(timeout=max(0.0, deadline - time.monotonic()))
-        status = 0  # the client went away before the answer was sent
+        latency = route.latency_s if route and route.latency_s is not None else self.latency_s
+        if latency:
+            time.sleep(latency)
+        status, body, headers = self._answer(handler, route)
+        # The hit is counted before its answer is written: a client that has read the answer
+        # may look at the counts at once, and must find its request there.
+        with self._cond:
+            self.in_flight -= 1
+            self.hits.append(
+                Hit("GET", path, {k.lower(): v for k, v in handler.headers.items()}, status)
+            )
         try:
-            latency = route.latency_s if route and route.latency_s is not None else self.latency_s
-            if latency:
-                time.sleep(latency)
-            status = self._answer(handler, route)
-        except (BrokenPipeError, ConnectionResetError):
+            self._send(handler, status, body, headers)
+        except (BrokenPipeError, ConnectionResetError):  # the client went away
             handler.close_connection = True
-        finally:
-            with self._cond:
-                self.in_flight -= 1
-                self.hits.append(
-                    Hit("GET", path, {k.lower(): v for k, v in handler.headers.items()}, status)
-                )
 
-    def _answer(self, handler: BaseHTTPRequestHandler, route: Route | None) -> int:
+    def _answer(
+        self, handler: BaseHTTPRequestHandler, route: Route | None
+    ) -> tuple[int, bytes, dict[str, str]]:
+        """What to answer: (status, body, headers)."""
         if route is None:
-            return self._send(handler, 404, b"not found", {"Content-Type": "text/plain"})
+            return 404, b"not found", {"Content-Type": "text/plain"}
         headers = dict(route.headers)
         if route.content_type:
             headers["Content-Type"] = route.content_type
@@ -208,7 +212,7 @@ class LocalSite:
             )
         ):
             headers.pop("Content-Type", None)
-            return self._send(handler, 304, b"", headers)
+            return 304, b"", headers
         body = route.body
         accepted = handler.headers.get("Accept-Encoding", "")
         if route.encoding == "gzip" and "gzip" in accepted:
@@ -221,12 +225,12 @@ class LocalSite:
             headers["Content-Encoding"] = "br"
         with self._cond:
             self.bytes_sent += len(body)
-        return self._send(handler, route.status, body, headers)
+        return route.status, body, headers
 
     @staticmethod
     def _send(
         handler: BaseHTTPRequestHandler, status: int, body: bytes, headers: dict[str, str]
-    ) -> int:
+    ) -> None:
         handler.send_response(status)
         for key, value in headers.items():
             handler.send_header(key, value)
@@ -235,4 +239,3 @@ class LocalSite:
         handler.end_headers()
         if status != 304 and body:
             handler.wfile.write(body)
-        return status
