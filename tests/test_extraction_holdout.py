@@ -65,3 +65,32 @@ def test_averages_skip_empty_predictions_for_precision_only() -> None:
     p, r, f = m.aggregate([(1.0, 1.0), (None, 0.0)])
     assert (p, r) == (1.0, 0.5)
     assert f == pytest.approx(2 * 1.0 * 0.5 / 1.5)
+
+
+# -- the Zyte / Scrapinghub article extraction benchmark (benchmarks/extraction_aeb.py) --------
+
+
+def _aeb(monkeypatch: pytest.MonkeyPatch) -> ModuleType:
+    monkeypatch.syspath_prepend(str(BENCH.parent))
+    import benchmarks.extraction_aeb as aeb
+
+    return aeb
+
+
+def test_the_aeb_benchmark_refuses_a_clone_that_is_not_the_commit(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    aeb = _aeb(monkeypatch)
+    (tmp_path / "html").mkdir()
+    (tmp_path / "ground-truth.json").write_text('{"a": {"articleBody": "x", "url": null}}')
+    with pytest.raises(ValueError, match=aeb.COMMIT):
+        aeb.load(tmp_path)
+
+
+def test_the_aeb_page_digest_covers_every_page_id_and_byte(monkeypatch: pytest.MonkeyPatch) -> None:
+    digest = _aeb(monkeypatch).pages_digest
+    base = {"a": b"<p>one</p>", "b": b"<p>two</p>"}
+    assert digest(base) == digest(dict(reversed(base.items())))  # order of reading is no matter
+    assert digest(base) != digest({**base, "b": b"<p>two!</p>"})
+    assert digest(base) != digest({"a": base["a"], "c": base["b"]})
+    assert digest(base) != digest({"a": base["a"]})
