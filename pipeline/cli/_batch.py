@@ -240,7 +240,7 @@ def run_batched(
         if stream is not None and stream is not sys.stdout:
             stream.close()
     summary, plan = result.summary, result.plan
-    if plan.inputs == 0:
+    if plan.inputs == 0 and not options.new:  # nothing new is not an error
         raise ConfigError(
             f"no articles found in {' '.join(chosen)} "
             "(looked for .txt, .md, .html, .json and .jsonl files)"

@@ -84,8 +84,6 @@ def run(
         new=kw["only_new"],
         dedupe=kw["dedupe"],
     )
-    if use_batch and kw["only_new"]:
-        raise ConfigError("--new works with live runs only for now: drop --batch or --new")
     if no_wait and not use_batch:
         raise ConfigError("--no-wait needs --batch (a live run always waits for its answers)")
     prompt, endpoint = runner.prepare(options)
