@@ -178,8 +178,9 @@ def run(
             summariser = ctx.summariser(prompt.ref, endpoint.model)
             driver.abandon_stale()
             chosen: Iterable[Item] = items
-            if options.new:  # the live run's selection: the same articles are new
-                web, _ = web_steps(
+            dedupe = None
+            if options.new or options.dedupe:  # the live run's selection and copies
+                web, dedupe = web_steps(
                     items,
                     st,
                     prompt=prompt,
@@ -191,7 +192,9 @@ def run(
                     sync=True,
                 )
                 chosen = cast(Iterable[Item], web)
-            result.plan = driver.plan(chosen, summariser, run_id, force=run_settings.force)
+            result.plan = driver.plan(
+                chosen, summariser, run_id, force=run_settings.force, dedupe=dedupe
+            )
             try:
                 await driver.wait(runs=[run_id], submit_only=not settings.wait)
             except BatchStopped as e:

@@ -94,12 +94,6 @@ def run(
             markup=False,
         )
     if use_batch:
-        if kw["dedupe"] and not quiet:
-            err_console.print(
-                "note: --batch asks for every copy of a story (near-duplicates are found in live "
-                "runs only; --no-dedupe silences this)",
-                markup=False,
-            )
         run_batched(chosen, options, kw, out=out, quiet=quiet, no_wait=no_wait, items=source)
         return
     stream = _open_out(out, inputs=chosen)
