@@ -158,7 +158,16 @@ async def _drive(
     clean = scrubbing(st, Secrets.from_endpoint(r.endpoint))
     dedupe = None
     if r.new or r.dedupe:
-        items, dedupe = _web_steps(r, items, st)
+        items, dedupe = web_steps(
+            items,
+            st,
+            prompt=r.prompt,
+            model=r.endpoint.model,
+            run_id=r.summary.run_id,
+            new=r.new,
+            dedupe=r.dedupe,
+            force=r.settings.force,
+        )
     try:
         async for record in run_live(
             items, summariser, clean, run_id=r.summary.run_id, dedupe=dedupe
@@ -172,28 +181,39 @@ async def _drive(
         r.summary.stopped = summariser.stop_reason.message
 
 
-def _web_steps(
-    r: _Run, items: Iterable[Item] | AsyncIterable[Item], st: Store
+def web_steps(
+    items: Iterable[Item] | AsyncIterable[Item],
+    st: Store,
+    *,
+    prompt: Prompt,
+    model: str,
+    run_id: int,
+    new: bool,
+    dedupe: bool,
+    force: bool,
+    sync: bool = False,
 ) -> tuple[Iterable[Item] | AsyncIterable[Item], Any]:
     """``--new`` (known articles left out, known addresses not fetched) and the near-duplicate
-    step, both from :mod:`pipeline.web`."""
+    step, both from :mod:`pipeline.web`, for a live run and a batch run alike (one selection,
+    one rule). ``sync``: the items are read as a plain iterable (batch mode plans from one)."""
     from pipeline.web import Dedupe, NewOnly
 
-    schema = load_schema(r.prompt.schema)
-    model = r.endpoint.model
+    schema = load_schema(prompt.schema)
 
     def key(article_id: str) -> str:
-        return cache_key(article_id, r.prompt, schema, model)
+        return cache_key(article_id, prompt, schema, model)
 
-    run_id = r.summary.run_id
-    dedupe = Dedupe(st, key=key, run_id=run_id, stored=not r.settings.force) if r.dedupe else None
-    if r.new:
-        only = NewOnly(st, key=key, run_id=run_id, dedupe=dedupe)
+    step = Dedupe(st, key=key, run_id=run_id, stored=not force) if dedupe else None
+    if new:
+        only = NewOnly(st, key=key, run_id=run_id, dedupe=step)
         skip = getattr(items, "skip_known", None)
         if skip is not None:
             skip(only.known_url)
+        if sync:
+            assert isinstance(items, Iterable)
+            items = iter(items)
         items = only.filter(items)
-    return items, dedupe
+    return items, step
 
 
 def _finish(r: _Run, st: Store, status: str = "finished") -> None:

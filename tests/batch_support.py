@@ -70,3 +70,12 @@ def server_requests(srv: FakeOpenAIServer, method: str, prefix: str) -> list[Any
     return [
         r for r in srv.stats.records() if r.method == method and r.path.startswith("/v1" + prefix)
     ]
+
+
+def input_lines(srv: FakeOpenAIServer) -> list[dict[str, Any]]:
+    """Every request line the server received in batch input files, in order."""
+    out = []
+    for f in sorted(srv.batches.files._files.values(), key=lambda f: f.id):
+        if f.purpose == "batch":
+            out += [json.loads(x) for x in f.path.read_text().splitlines() if x]
+    return out

@@ -6,13 +6,13 @@ from __future__ import annotations
 import json
 import os
 from pathlib import Path
-from typing import Any
 
 import pytest
 from batch_support import (
     MODEL,
     SEEDS,
     batch_server,
+    input_lines,
     invoke,
     query,
     records,
@@ -23,15 +23,6 @@ from batch_support import (
 
 def home() -> Path:
     return Path(os.environ["SUMMARISE_HOME"])
-
-
-def input_lines(srv: Any) -> list[dict[str, Any]]:
-    """Every request line the server received in batch input files, in order."""
-    out = []
-    for f in sorted(srv.batches.files._files.values(), key=lambda f: f.id):
-        if f.purpose == "batch":
-            out += [json.loads(x) for x in f.path.read_text().splitlines() if x]
-    return out
 
 
 def test_a_batch_run_gives_the_records_a_live_run_gives() -> None:

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
-from web_support import FeedEntry, Story, article_page, bbc_stories, rss
+from web_support import FeedEntry, bbc_stories, copy_of, publish, rss
 
 from pipeline.cli import cli
 from pipeline.web import Fingerprint
@@ -29,20 +29,6 @@ def run(*args: str, db: Path) -> tuple[int, list[dict[str, object]]]:
     result = CliRunner().invoke(cli, ["run", *args, "--db", str(db), "--quiet"])
     records = [json.loads(line) for line in result.stdout.splitlines()]
     return result.exit_code, records
-
-
-def copy_of(story: Story, *, outlet: str) -> Story:
-    """Another outlet's copy: its own headline, a byline and a credit line, a line added."""
-    paras = list(story.paragraphs)
-    paras.insert(1, "The agency said it would not comment further on the matter.")
-    return Story(
-        f"{story.title} - {outlet}",
-        [f"By {outlet} staff", *paras, f"Copyright {outlet}. All rights reserved."],
-    )
-
-
-def publish(site: LocalSite, path: str, story: Story, site_name: str) -> str:
-    return site.add(path, article_page(story, site=site_name), conditional=True)
 
 
 # -- --new -------------------------------------------------------------------------------------

@@ -10,6 +10,8 @@ from dataclasses import dataclass
 from email.utils import formatdate
 from pathlib import Path
 
+from pipeline.web._site import LocalSite
+
 REPO = Path(__file__).resolve().parent.parent
 PAGES = REPO / "tests" / "data" / "web" / "pages"
 SEEDS = REPO / "seeds"
@@ -86,6 +88,21 @@ def article_page(
         + footer
         + "</body></html>"
     )
+
+
+def copy_of(story: Story, *, outlet: str) -> Story:
+    """Another outlet's copy: its own headline, a byline and a credit line, a line added."""
+    paras = list(story.paragraphs)
+    paras.insert(1, "The agency said it would not comment further on the matter.")
+    return Story(
+        f"{story.title} - {outlet}",
+        [f"By {outlet} staff", *paras, f"Copyright {outlet}. All rights reserved."],
+    )
+
+
+def publish(site: LocalSite, path: str, story: Story, site_name: str) -> str:
+    """``story`` as a page of ``site_name`` at ``path`` (answering conditional requests)."""
+    return site.add(path, article_page(story, site=site_name), conditional=True)
 
 
 @dataclass(frozen=True)

@@ -74,6 +74,9 @@ class Context:
     #: cache key -> (article, prompt ref, model, run): articles a live run was asking for
     #: when a writer would have put them in a batch; they wait for that run's answer
     live_held: dict[str, tuple[Article, str, str, int | None]] = field(default_factory=dict)
+    #: runs with near-duplicates to ask on their own (their first copy got no summary): the
+    #: driver sends them at its next round, not when the run's other batches end
+    alone: set[int] = field(default_factory=set)
 
     def summariser(self, prompt_ref: str, model: str) -> Summariser:
         """The summariser of one prompt version on one model, in the request shape and

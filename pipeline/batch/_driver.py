@@ -4,9 +4,13 @@ record.
 :meth:`BatchDriver.plan` reads the inputs once, in order, streamed: a bad input or an answer
 already stored gets its record at once; every other input waits for its article's answer
 (``batch_waits``), and an article not yet in an open batch is written into a job file. Two
-inputs with the same text ask once. :meth:`BatchDriver.reconcile` makes sure every input
-still waiting has either a record or an open request (after a crash, a failed or expired
-batch), so resuming is the same command.
+inputs with the same text ask once. With near-duplicate detection (:class:`pipeline.web.Dedupe`,
+the live run's own step, called in input order), a later copy of a story sends nothing: it
+gets its record from the first copy's at once when that is known (stored, or in an earlier
+run), else it waits on the first copy's cache key (``batch_copies``: every process that
+collects the answer can make the copy's record). :meth:`BatchDriver.reconcile` makes sure
+every input still waiting has either a record or an open request (after a crash, a failed or
+expired batch, a first copy that failed), so resuming is the same command.
 
 :meth:`BatchDriver.wait` submits what is not yet submitted, then polls the batches the given
 runs wait for: never two status requests closer than ``poll_interval_s``, the wait between
@@ -28,12 +32,13 @@ from pipeline.batch._api import BatchAPIError, BatchInfo, BatchUnknown, Download
 from pipeline.batch._collect import Collector
 from pipeline.batch._context import Context, copy_record, failed_record
 from pipeline.batch._lines import JobWriter
-from pipeline.batch._submit import Submitter, resolve
-from pipeline.batch._tables import Job
+from pipeline.batch._submit import Submitter, resolve, settle_copy
+from pipeline.batch._tables import Job, Wait, article_json
 from pipeline.engine import Summariser, cache_key
 from pipeline.errors import ConfigError
 from pipeline.records import Record
 from pipeline.retry import Failure
+from pipeline.web._dedupe import Dedupe, as_copy
 
 WAIT_FLUSH = 500
 
@@ -48,6 +53,7 @@ class PlanCounts:
     new_requests: int = 0
     too_long: int = 0
     asked_live: int = 0  # a live run was asking for the article: its answer is waited for
+    copies: int = 0  # later copies of a story: the first copy's summary, no request
 
 
 class BatchDriver:
@@ -66,18 +72,22 @@ class BatchDriver:
         run_id: int,
         *,
         force: bool = False,
+        dedupe: Dedupe | None = None,
     ) -> PlanCounts:
-        """Give each input a record now, or a wait and (for a new article) a request line."""
+        """Give each input a record now, or a wait and (for a new article) a request line;
+        with ``dedupe``, a later copy of a story a record or a wait for its first copy's."""
         ctx, tables = self.ctx, self.ctx.tables
         store = tables.store
         counts = PlanCounts()
         writer = ctx.writer(summariser, run_id)
         waits: list[tuple[int, str, str, str | None]] = []
+        copies: list[tuple[int, str, str, str, str]] = []
         asked: set[str] = set()
 
         def flush_waits() -> None:
-            tables.add_waits(run_id, waits)
+            tables.add_waits(run_id, waits, copies)
             waits.clear()
+            copies.clear()
 
         writer.before_flush = flush_waits  # a request is never claimed before its wait exists
         prompt, schema, model = summariser.prompt, summariser.schema, summariser.endpoint.model
@@ -90,6 +100,22 @@ class BatchDriver:
                 counts.bad += 1
                 continue
             key = cache_key(item.id, prompt, schema, model)
+            twin = dedupe.claim(item) if dedupe is not None else None  # in input order
+            if twin is not None:
+                counts.copies += 1
+                first_key = cache_key(twin.article_id, prompt, schema, model)
+                first = twin.record or (None if force else store.cached(first_key))
+                if first is not None:  # the first copy's summary is known: the copy's now
+                    rec = as_copy(first, item, twin.article_id)
+                    store.save_result(run_id, position, "dup:" + key, rec)
+                    continue
+                waits.append((position, first_key, item.source, item.title))
+                copies.append((position, key, first_key, twin.article_id, article_json(item)))
+                if len(waits) >= WAIT_FLUSH:
+                    flush_waits()
+                continue
+            if dedupe is not None:
+                dedupe.remember(item)
             if key not in asked and not force:
                 hit = store.cached(key)
                 if hit is not None:
@@ -121,11 +147,17 @@ class BatchDriver:
             if counts.asked_live
             else ""
         )
+        copied = (
+            f", {counts.copies:,} later cop{'ies' if counts.copies != 1 else 'y'} of a story "
+            "(the first copy's summary, no request)"
+            if counts.copies
+            else ""
+        )
         ctx.emit(
             "planned",
             f"{counts.inputs:,} input(s): {counts.new_requests:,} new request(s) in "
             f"{len(writer.jobs)} batch file(s), {counts.in_open_batches:,} already in open "
-            f"batches, {counts.cached:,} from the store, {counts.bad:,} bad{live}",
+            f"batches, {counts.cached:,} from the store, {counts.bad:,} bad{live}{copied}",
         )
         return counts
 
@@ -183,6 +215,13 @@ class BatchDriver:
                     or tables.open_request(w.cache_key) is not None
                 ):
                     continue
+                if w.copy is not None:
+                    alone = self._copy_waits(w)
+                    if alone is None or alone.cache_key in asked:
+                        continue
+                    w = alone
+                    if tables.open_request(w.cache_key) is not None:
+                        continue
                 hit = tables.store.cached(w.cache_key)
                 if hit is not None:
                     rec = copy_record(hit, cached=True, source=w.source, title=w.title)
@@ -210,6 +249,19 @@ class BatchDriver:
             writer.close()
             self._too_big(writer, summariser)
         return added
+
+    def _copy_waits(self, w: Wait) -> Wait | None:
+        """A near-duplicate whose first copy is not in an open batch: None while that copy is
+        still being asked live (or the copy got its record from the stored answer), else the
+        copy as a plain wait on its own article (the first copy got no summary)."""
+        store = self.ctx.tables.store
+        if store.leased(w.cache_key):
+            return None
+        first = store.cached(w.cache_key)
+        if first is not None:
+            settle_copy(self.ctx, w, first)
+            return None
+        return self.ctx.tables.ask_alone(w)
 
     def _too_big(self, writer: JobWriter, summariser: Summariser) -> None:
         for article, key, why in writer.too_big:
@@ -252,6 +304,8 @@ class BatchDriver:
                     pause = min(1.0, pause * 2)
             else:
                 self.settle_live()
+            while ctx.alone:  # copies whose first copy failed: asked on their own, now
+                self.reconcile(ctx.alone.pop())
             watched = set(job_ids)
             for run_id in run_ids:
                 if tables.count_unresolved(run_id) and not tables.jobs_for_run(run_id):
@@ -353,6 +407,8 @@ class BatchDriver:
             if not waits:
                 return
             for w in waits:
+                if w.copy is not None:  # a copy fails as itself, not as its first copy
+                    w = tables.ask_alone(w)
                 article = tables.article_for(w.cache_key) or Article(
                     id=w.cache_key[:16], source=w.source, text="", title=w.title
                 )

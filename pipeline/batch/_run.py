@@ -27,7 +27,7 @@ from pipeline.engine import Item, RunSummary, Summariser
 from pipeline.errors import ConfigError
 from pipeline.prompts import load_prompt
 from pipeline.records import Record
-from pipeline.runner import RunOptions, cassette_context, endpoint_for, prepare
+from pipeline.runner import RunOptions, cassette_context, endpoint_for, prepare, web_steps
 from pipeline.secrets import ScrubbingStore, Secrets
 from pipeline.store import Attempt, Store
 
@@ -177,7 +177,24 @@ def run(
         async with _session(options, settings, st, on_event, endpoint) as (ctx, driver):
             summariser = ctx.summariser(prompt.ref, endpoint.model)
             driver.abandon_stale()
-            result.plan = driver.plan(items, summariser, run_id, force=run_settings.force)
+            chosen: Iterable[Item] = items
+            dedupe = None
+            if options.new or options.dedupe:  # the live run's selection and copies
+                web, dedupe = web_steps(
+                    items,
+                    st,
+                    prompt=prompt,
+                    model=endpoint.model,
+                    run_id=run_id,
+                    new=options.new,
+                    dedupe=options.dedupe,
+                    force=run_settings.force,
+                    sync=True,
+                )
+                chosen = cast(Iterable[Item], web)
+            result.plan = driver.plan(
+                chosen, summariser, run_id, force=run_settings.force, dedupe=dedupe
+            )
             try:
                 await driver.wait(runs=[run_id], submit_only=not settings.wait)
             except BatchStopped as e:

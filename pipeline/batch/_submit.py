@@ -23,9 +23,10 @@ from pipeline.batch._api import BatchAPIError, UploadRefused
 from pipeline.batch._context import Context, failed_record
 from pipeline.batch._limits import revealed_limit
 from pipeline.batch._lines import boundary_for, job_file, rebuild_file
-from pipeline.batch._tables import Job, article_from
+from pipeline.batch._tables import Job, Wait, article_from
 from pipeline.providers import RequestShape
 from pipeline.records import utc_now
+from pipeline.web._dedupe import as_copy
 
 #: how far back (seconds) a job's batch may have been created, by the provider's clock
 CLOCK_SLACK_S = 6 * 3600
@@ -235,13 +236,17 @@ def resolve(
 ) -> int:
     """Give every input waiting for ``cache_key`` its record (the first one of each run as
     it is, a later duplicate in the same run as a copy served from the store, as a live run
-    does), then mark the request ``state``. Returns how many inputs got a record."""
+    does; a near-duplicate copy by :func:`settle_copy`), then mark the request ``state``.
+    Returns how many inputs got a record."""
     tables = ctx.tables
     store = tables.store
     runs_seen: set[int] = set()
     saved = 0
     first = True
     for wait in tables.unresolved(cache_key):
+        if wait.copy is not None:
+            saved += settle_copy(ctx, wait, record)
+            continue
         rec = _for_input(record, wait.source, wait.title, cached=wait.run_id in runs_seen)
         store.save_result(wait.run_id, wait.position, cache_key, rec, attempts if first else ())
         runs_seen.add(wait.run_id)
@@ -250,6 +255,23 @@ def resolve(
     if job_id is not None and custom_id is not None and state is not None:
         tables.set_request_state(job_id, custom_id, state)
     return saved
+
+
+def settle_copy(ctx: Context, wait: Wait, first: Any) -> bool:
+    """A near-duplicate's first copy has its record ``first``. Ok: the copy's record is
+    made from it as a live run makes it (:func:`pipeline.web._dedupe.as_copy`), stored
+    under ``dup:`` + its key as a live run stores it. Not ok: as a live run, the copy is
+    asked on its own: its wait turns to its own article, and the driver sends it
+    (:meth:`~pipeline.batch._driver.BatchDriver.reconcile`). True when it got a record."""
+    copy = wait.copy
+    assert copy is not None
+    if first.status == "ok":
+        rec = as_copy(first, copy.article, copy.first_id)
+        ctx.tables.store.save_result(wait.run_id, wait.position, "dup:" + copy.cache_key, rec)
+        return True
+    ctx.tables.ask_alone(wait)
+    ctx.alone.add(wait.run_id)
+    return False
 
 
 def _for_input(record: Any, source: str, title: str | None, *, cached: bool) -> Any:

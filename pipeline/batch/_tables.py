@@ -14,6 +14,10 @@
 - ``batch_waits``: the inputs of a run that wait for an answer (run, position, cache key,
   the input's source and title). A wait is resolved when the run has a result at that
   position.
+- ``batch_copies``: the inputs of a run that are later copies of a story (near-duplicates):
+  each waits on its first copy's cache key and keeps what its record needs (the first copy's
+  article id, the copy's article and its own cache key). A wait is a copy while its cache key
+  is the row's ``first_key``; asked on its own, it waits on its own key.
 - ``batch_limits``: limits a provider revealed by refusing a batch, per endpoint and model.
 - ``batch_learnt``: the structured-output mode and request shape that rows refused for
   their shape taught, per endpoint and model (a job keeps those its own lines were written in).
@@ -85,12 +89,23 @@ class Request:
 
 
 @dataclass(frozen=True)
+class Copy:
+    """A waiting input that is a later copy of a story: its own cache key and article, and the
+    first copy's article id."""
+
+    cache_key: str
+    first_id: str
+    article: Article
+
+
+@dataclass(frozen=True)
 class Wait:
     run_id: int
     position: int
     cache_key: str
     source: str
     title: str | None
+    copy: Copy | None = None  # a near-duplicate waiting for its first copy's record
 
 
 _JOB_COLUMNS = (
@@ -98,6 +113,24 @@ _JOB_COLUMNS = (
     "input_file_id, batch_id, status, n_requests, n_bytes, n_tokens, request_counts, errors, "
     "created_at, submitted_at, expires_at, note, request_mode, request_shape"
 )
+
+
+_WAIT_COLUMNS = (
+    "w.run_id, w.position, w.cache_key, w.source, w.title, c.cache_key, c.first_id, c.article"
+)
+# a wait is a copy while it waits on its first copy's key (asked alone, it waits on its own)
+_COPY_JOIN = (
+    "LEFT JOIN batch_copies c ON c.run_id=w.run_id AND c.position=w.position"
+    " AND c.first_key=w.cache_key"
+)
+
+
+def _wait(row: tuple[Any, ...]) -> Wait:
+    run_id, position, key, source, title, own_key, first_id, article = row
+    copy = None
+    if own_key is not None:
+        copy = Copy(own_key, first_id, article_from(json.loads(article)))
+    return Wait(run_id, position, key, source, title, copy)
 
 
 def _job(row: tuple[Any, ...]) -> Job:
@@ -334,8 +367,15 @@ class Tables:
                 (run_id, position, cache_key, source, title),
             )
 
-    def add_waits(self, run_id: int, waits: list[tuple[int, str, str, str | None]]) -> None:
-        """Many ``(position, cache_key, source, title)`` waits of one run, one transaction."""
+    def add_waits(
+        self,
+        run_id: int,
+        waits: list[tuple[int, str, str, str | None]],
+        copies: Iterable[tuple[int, str, str, str, str]] = (),
+    ) -> None:
+        """Many ``(position, cache_key, source, title)`` waits of one run, one transaction,
+        with the ``(position, own cache key, first key, first id, article JSON)`` of those that
+        are copies (their wait's key is the first key): never a copy's wait without its row."""
         if not waits:
             return
         with self._lock, transaction(self._db):
@@ -344,38 +384,59 @@ class Tables:
                 " title) VALUES (?,?,?,?,?)",
                 [(run_id, p, k, s, t) for p, k, s, t in waits],
             )
+            self._db.executemany(
+                "INSERT OR REPLACE INTO batch_copies (run_id, position, cache_key, first_key,"
+                " first_id, article) VALUES (?,?,?,?,?,?)",
+                [(run_id, p, k, fk, fid, a) for p, k, fk, fid, a in copies],
+            )
+
+    def ask_alone(self, wait: Wait) -> Wait:
+        """A copy whose first copy got no summary waits for its own article from now on (a
+        live run asks such a copy itself); returned as that plain wait."""
+        assert wait.copy is not None
+        with self._lock:
+            self._db.execute(
+                "UPDATE batch_waits SET cache_key=? WHERE run_id=? AND position=?",
+                (wait.copy.cache_key, wait.run_id, wait.position),
+            )
+        return dataclasses.replace(wait, cache_key=wait.copy.cache_key, copy=None)
 
     def article_for(self, cache_key: str) -> Article | None:
-        """The article of the newest request made for ``cache_key``, if any."""
+        """The article of the newest request made for ``cache_key``, else of a copy with that
+        key (a copy asked on its own has no request until it is sent), if any."""
         with self._lock:
             row = self._db.execute(
                 "SELECT article FROM batch_requests WHERE cache_key=? ORDER BY rowid DESC LIMIT 1",
                 (cache_key,),
             ).fetchone()
+            if row is None:
+                row = self._db.execute(
+                    "SELECT article FROM batch_copies WHERE cache_key=? LIMIT 1", (cache_key,)
+                ).fetchone()
         return article_from(json.loads(row[0])) if row else None
 
     def unresolved(self, cache_key: str) -> list[Wait]:
         """The waits for ``cache_key`` that have no result yet, in (run, position) order."""
         with self._lock:
             rows = self._db.execute(
-                "SELECT w.run_id, w.position, w.cache_key, w.source, w.title FROM batch_waits w"
+                f"SELECT {_WAIT_COLUMNS} FROM batch_waits w {_COPY_JOIN}"
                 " WHERE w.cache_key=? AND NOT EXISTS (SELECT 1 FROM results r"
                 " WHERE r.run_id=w.run_id AND r.position=w.position)"
                 " ORDER BY w.run_id, w.position",
                 (cache_key,),
             ).fetchall()
-        return [Wait(*r) for r in rows]
+        return [_wait(r) for r in rows]
 
     def unresolved_of_run(self, run_id: int, *, limit: int = 1000, after: int = -1) -> list[Wait]:
         with self._lock:
             rows = self._db.execute(
-                "SELECT w.run_id, w.position, w.cache_key, w.source, w.title FROM batch_waits w"
+                f"SELECT {_WAIT_COLUMNS} FROM batch_waits w {_COPY_JOIN}"
                 " WHERE w.run_id=? AND w.position>? AND NOT EXISTS (SELECT 1 FROM results r"
                 " WHERE r.run_id=w.run_id AND r.position=w.position)"
                 " ORDER BY w.position LIMIT ?",
                 (run_id, after, limit),
             ).fetchall()
-        return [Wait(*r) for r in rows]
+        return [_wait(r) for r in rows]
 
     def count_unresolved(self, run_id: int) -> int:
         with self._lock:

@@ -240,7 +240,7 @@ def run_batched(
         if stream is not None and stream is not sys.stdout:
             stream.close()
     summary, plan = result.summary, result.plan
-    if plan.inputs == 0:
+    if plan.inputs == 0 and not options.new:  # nothing new is not an error
         raise ConfigError(
             f"no articles found in {' '.join(chosen)} "
             "(looked for .txt, .md, .html, .json and .jsonl files)"
@@ -250,8 +250,9 @@ def run_batched(
             click.echo(batch_id)
         err_console.print(
             f"submitted {plan.new_requests:,} request(s) in {len(result.batch_ids)} batch(es); "
-            f"{plan.cached:,} from the store, {plan.bad:,} bad input(s). Collect the records "
-            f"with: {collect_command(kw, out)}",
+            f"{plan.cached:,} from the store, {plan.copies:,} later copies of a story (no "
+            f"request), {plan.bad:,} bad input(s). Collect the records with: "
+            f"{collect_command(kw, out)}",
             markup=False,
             soft_wrap=True,
         )

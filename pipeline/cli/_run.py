@@ -84,8 +84,6 @@ def run(
         new=kw["only_new"],
         dedupe=kw["dedupe"],
     )
-    if use_batch and kw["only_new"]:
-        raise ConfigError("--new works with live runs only for now: drop --batch or --new")
     if no_wait and not use_batch:
         raise ConfigError("--no-wait needs --batch (a live run always waits for its answers)")
     prompt, endpoint = runner.prepare(options)
@@ -96,12 +94,6 @@ def run(
             markup=False,
         )
     if use_batch:
-        if kw["dedupe"] and not quiet:
-            err_console.print(
-                "note: --batch asks for every copy of a story (near-duplicates are found in live "
-                "runs only; --no-dedupe silences this)",
-                markup=False,
-            )
         run_batched(chosen, options, kw, out=out, quiet=quiet, no_wait=no_wait, items=source)
         return
     stream = _open_out(out, inputs=chosen)

@@ -252,3 +252,27 @@ def m006_batch_request_shape(db: sqlite3.Connection) -> None:
         )
         """,
     )
+
+
+@migration
+def m007_batch_copies(db: sqlite3.Connection) -> None:
+    """Near-duplicates in batch mode (:mod:`pipeline.batch._driver`): an input that is a later
+    copy of a story sends no request; its wait (``batch_waits``) is on the first copy's cache
+    key, and this row keeps what its record needs when that answer comes, maybe in another
+    process (``summarise batch collect``): the first copy's article id (``duplicate_of``), the
+    copy itself (JSON) and its own cache key (it is asked on its own if the first fails)."""
+    _run_script(
+        db,
+        """
+        CREATE TABLE batch_copies (
+            run_id INTEGER NOT NULL REFERENCES runs(id),
+            position INTEGER NOT NULL,
+            cache_key TEXT NOT NULL,
+            first_key TEXT NOT NULL,
+            first_id TEXT NOT NULL,
+            article TEXT NOT NULL,
+            PRIMARY KEY (run_id, position)
+        );
+        CREATE INDEX batch_copies_key ON batch_copies (cache_key)
+        """,
+    )

@@ -28,7 +28,8 @@ the rule above with its stored signature and lead.
 :class:`Dedupe` is the step any driver (live or batch) calls: :meth:`Dedupe.claim` in input
 order (the first copy in input order is the one summarised, whatever finishes first),
 :meth:`Dedupe.reuse` for the earlier copy's record, :meth:`Dedupe.settle` when a first copy's
-record is known.
+record is known (a batch run keeps a copy's wait in the store instead, and makes its record
+with :func:`as_copy` when the first copy's answer is collected).
 """
 
 from __future__ import annotations
@@ -354,23 +355,15 @@ class Dedupe:
             first = await asyncio.shield(twin.pending)
         if first is None or first.status != "ok":
             return None
-        return replace(
-            first,
-            article_id=article.id,
-            source=article.source,
-            title=article.title,
-            url=article.url,
-            published=article.date,
-            author=article.author,
-            site_name=article.site_name,
-            duplicate_of=twin.article_id,
-            attempts=0,
-            usage={"prompt_tokens": 0, "completion_tokens": 0},
-            cost_usd=0.0,
-            latency_ms=0,
-            cached=False,
-            created_at=utc_now(),
-        )
+        return as_copy(first, article, twin.article_id)
+
+    def remember(self, article: Article) -> None:
+        """A first copy sent in a batch joins the store's index now, not when its record is
+        known: that record may be collected by another process (``summarise batch collect``),
+        which has no run of its own to settle. The index serves only articles with an ok
+        result (:meth:`stored_twin`), so a first copy that fails is never anyone's twin."""
+        with contextlib.suppress(sqlite3.Error):  # as in settle: a broken store stops the run
+            self._stored.add(article.id, self.fingerprint(article))
 
     def settle(self, article: Article, record: Record | None) -> None:
         """A first copy's record is known (None: it ended without one). Copies waiting for it
@@ -383,6 +376,29 @@ class Dedupe:
             # summarised again. A full or broken store stops the run at the next result.
             with contextlib.suppress(sqlite3.Error):
                 self._stored.add(article.id, self.fingerprint(article))
+
+
+def as_copy(first: Record, article: Article, first_id: str) -> Record:
+    """``article``'s record as a later copy of ``first_id``, whose ok record is ``first``: the
+    same summary, with ``duplicate_of`` set, no model call (no attempts, tokens or cost) and the
+    copy's own source and metadata. Live and batch runs make copies with this alone."""
+    return replace(
+        first,
+        article_id=article.id,
+        source=article.source,
+        title=article.title,
+        url=article.url,
+        published=article.date,
+        author=article.author,
+        site_name=article.site_name,
+        duplicate_of=first_id,
+        attempts=0,
+        usage={"prompt_tokens": 0, "completion_tokens": 0},
+        cost_usd=0.0,
+        latency_ms=0,
+        cached=False,
+        created_at=utc_now(),
+    )
 
 
 def _earlier_ok(store: Store, key: str, run_id: int) -> Record | None:
