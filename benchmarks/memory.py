@@ -43,6 +43,7 @@ def child(args: argparse.Namespace) -> int:
         base_url=args.base_url,
         db=args.db,
         settings=RunSettings(concurrency=args.concurrency, check_faithfulness=False),
+        dedupe=args.dedupe,
     )
     with open(args.out, "w", encoding="utf-8") as out:
         summary = runner.run(
@@ -71,6 +72,11 @@ def main() -> None:
     p.add_argument("--n", type=int, default=100_000)
     p.add_argument("--concurrency", type=int, default=16)
     p.add_argument("--limit", type=float, default=600.0, help="seconds before giving up")
+    p.add_argument(
+        "--dedupe",
+        action="store_true",
+        help="near-duplicate detection on, as `summarise run` has it by default",
+    )
     p.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
     p.add_argument("--input", help=argparse.SUPPRESS)
     p.add_argument("--base-url", help=argparse.SUPPRESS)
@@ -87,6 +93,7 @@ def main() -> None:
         cmd = [sys.executable, "-m", "benchmarks.memory", "--child", "--input", str(src)]
         cmd += ["--base-url", srv.base_url, "--db", str(Path(tmp) / "store.db")]
         cmd += ["--out", str(out), "--concurrency", str(args.concurrency)]
+        cmd += ["--dedupe"] if args.dedupe else []
         env = {**os.environ, "OPENAI_API_KEY": "sk-bench"}
         started = time.monotonic()
         proc = subprocess.Popen(cmd, cwd=REPO, env=env, stdout=subprocess.PIPE, text=True)

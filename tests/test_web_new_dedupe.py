@@ -226,3 +226,49 @@ def test_stories_from_one_template_with_other_figures_are_not_merged(tmp_path: P
     a_txt, b_txt = str(tmp_path / "a.txt"), str(tmp_path / "b.txt")
     _, records = run(a_txt, b_txt, "--dedupe", db=tmp_path / "s.db")
     assert [r["duplicate_of"] for r in records] == [None, None]
+
+
+def test_a_long_run_from_one_template_is_checked_in_bounded_work(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Hundreds of stories from one template share most LSH bands but differ in their figures:
+    each must not be checked against every earlier one (a run quadratic in its length), and a
+    true copy far down the input must still find its first copy among them, from the store
+    once that copy's record is settled (the engine reads ahead 256 articles)."""
+    from pipeline.web import _dedupe
+
+    template = (
+        "The council of Riverton approved a budget of {m} million dollars on Monday. Mayor "
+        "Jane Doe said the plan would pay for {s} new schools by 2027. Opposition members "
+        "criticised the spending, according to local reports. The vote passed by seven votes "
+        "to two after a debate that lasted {h} hours, the longest this year."
+    )
+    n = 330
+    paths = []
+    for i in range(n):
+        path = tmp_path / f"t{i:03d}.txt"
+        path.write_text(template.format(m=100 + i, s=i % 9 + 1, h=i % 7 + 2), encoding="utf-8")
+        paths.append(str(path))
+    story = bbc_stories()[2]
+    (tmp_path / "story.txt").write_text(story.text, encoding="utf-8")
+    (tmp_path / "zcopy.txt").write_text(copy_of(story, outlet="Example").text, encoding="utf-8")
+    paths.insert(40, str(tmp_path / "story.txt"))
+    paths.append(str(tmp_path / "zcopy.txt"))  # 291 articles after its first copy
+
+    checks = 0
+    same_story = _dedupe.Fingerprint.same_story
+
+    def counted(self: Fingerprint, other: Fingerprint, **kw: float) -> bool:
+        nonlocal checks
+        checks += 1
+        return same_story(self, other, **kw)
+
+    monkeypatch.setattr(_dedupe.Fingerprint, "same_story", counted)
+    code, records = run(*paths, "--dedupe", db=tmp_path / "s.db")
+    assert code == 0 and len(records) == n + 2
+    assert records[-1]["duplicate_of"] == records[40]["article_id"]
+    assert records[-1]["summary"] == records[40]["summary"]
+    assert [r["duplicate_of"] for r in records[:-1]] == [None] * (n + 1)
+    # each article checks at most CHECK_CAP candidates of this run and CHECK_CAP stored ones;
+    # checked against every earlier one it would be about n * n / 2 (69,866 checks here)
+    assert checks <= len(records) * 2 * 16, checks

@@ -20,10 +20,18 @@ outlet copies, and same-topic different stories, including real updates from the
 
 Candidates come from LSH bands (:data:`BANDS` bands of :data:`ROWS` rows: datasketch's
 optimum for :data:`CANDIDATE_THRESHOLD`, below the rule's threshold so that copies are not
-lost to banding): an in-memory ``MinHashLSH`` for the articles of this run, and the
-same bands in the store (``web_lsh``, indexed) for the articles of earlier runs, so a look-up
-costs a few indexed queries whatever the store holds. Each candidate is then checked against
-the rule above with its stored signature and lead.
+lost to banding): an in-memory band index for the articles of this run, and the same bands in
+the store (``web_lsh``, indexed) for the articles of earlier runs, so a look-up costs a few
+indexed queries whatever the store holds. Each candidate is then checked against the rule
+above with its signature and lead.
+
+A look-up's work is bounded, whatever the input: texts written from one template (results
+tables, market reports, weather) share most bands yet are different stories (their figures
+differ), and without a bound each new one would be checked against every earlier one, a run
+quadratic in its length. So a bucket keeps its first :data:`BUCKET_CAP` members (later ones
+still find them, and still join the other buckets), and only the :data:`CHECK_CAP` candidates
+sharing the most bands are checked. A true copy shares most of its bands with its first copy
+(at similarity 0.8, 19 of 37 on average), so it ranks above the template's others.
 
 :class:`Dedupe` is the step any driver (live or batch) calls: :meth:`Dedupe.claim` in input
 order (the first copy in input order is the one summarised, whatever finishes first),
@@ -80,6 +88,45 @@ def _optimal_bands(threshold: float, num_perm: int) -> tuple[int, int]:
 #: threshold is a candidate almost surely (s = 0.5: 99.3 %); every candidate is then checked
 CANDIDATE_THRESHOLD = 0.3
 BANDS, ROWS = _optimal_bands(CANDIDATE_THRESHOLD, NUM_PERM)
+#: members a bucket keeps, and candidates checked per look-up (see the module docstring)
+BUCKET_CAP, CHECK_CAP = 64, 16
+
+
+def _strongest(hits: dict[str, int], order: Any) -> list[str]:
+    """The :data:`CHECK_CAP` candidates sharing the most bands, in ``order`` (a sort key)."""
+    best = sorted(hits, key=lambda a: (-hits[a], order(a)))[:CHECK_CAP]
+    return sorted(best, key=order)
+
+
+class _Bands:
+    """This run's first copies by LSH bucket (band number folded into the bucket's hash):
+    a bucket holds one article id, or a list of at most :data:`BUCKET_CAP`."""
+
+    def __init__(self) -> None:
+        self._buckets: dict[int, str | list[str]] = {}
+
+    @staticmethod
+    def _keys(fp: Fingerprint) -> list[int]:
+        return [hash((band, bucket)) for band, bucket in enumerate(fp.buckets())]
+
+    def insert(self, article_id: str, fp: Fingerprint) -> None:
+        for key in self._keys(fp):
+            held = self._buckets.get(key)
+            if held is None:
+                self._buckets[key] = article_id
+            elif isinstance(held, str):
+                self._buckets[key] = [held, article_id]
+            elif len(held) < BUCKET_CAP:
+                held.append(article_id)
+
+    def query(self, fp: Fingerprint) -> dict[str, int]:
+        """Article id -> how many of ``fp``'s bands it shares."""
+        hits: dict[str, int] = {}
+        for key in self._keys(fp):
+            held = self._buckets.get(key)
+            for aid in (held,) if isinstance(held, str) else held or ():
+                hits[aid] = hits.get(aid, 0) + 1
+        return hits
 
 
 def _opening(text: str) -> tuple[list[str], int]:
@@ -99,8 +146,8 @@ def lead_agreement(a: Fingerprint, b: Fingerprint) -> float:
     """The smaller of: the share of ``a``'s lead 3-grams found in ``b``'s opening, and back."""
 
     def share(x: Fingerprint, y: Fingerprint) -> float:
-        grams = _trigrams(x.window[: x.lead])
-        return len(grams & _trigrams(y.window)) / len(grams) if grams else 0.0
+        grams = _trigrams(x.window.split()[: x.lead])
+        return len(grams & _trigrams(y.window.split())) / len(grams) if grams else 0.0
 
     return min(share(a, b), share(b, a))
 
@@ -129,7 +176,7 @@ class Fingerprint:
     many of them are the lead."""
 
     minhash: Any
-    window: list[str]
+    window: str  # the opening words, joined by spaces (held for a run: one string, not a list)
     lead: int
     numbers: frozenset[str] = frozenset()
 
@@ -142,7 +189,7 @@ class Fingerprint:
         m.update_batch([s.encode("utf-8") for s in shingles])
         window, lead = _opening(text)
         figures = frozenset(n for n in _NUMBER.findall(text) if not _YEAR.fullmatch(n))
-        return cls(m, window, lead, figures)
+        return cls(m, " ".join(window), lead, figures)
 
     @classmethod
     def load(cls, signature: bytes, opening: str) -> Fingerprint:
@@ -150,7 +197,7 @@ class Fingerprint:
         data = json.loads(opening or "{}")
         return cls(
             _minhash(values),
-            str(data.get("window", "")).split(),
+            " ".join(str(data.get("window", "")).split()),
             int(data.get("lead", 0)),
             frozenset(data.get("numbers", ())),
         )
@@ -159,7 +206,7 @@ class Fingerprint:
         """What the store keeps besides the signature (JSON): the opening words, the lead's
         length and the numbers."""
         return json.dumps(
-            {"lead": self.lead, "window": " ".join(self.window), "numbers": sorted(self.numbers)},
+            {"lead": self.lead, "window": self.window, "numbers": sorted(self.numbers)},
             ensure_ascii=False,
         )
 
@@ -236,20 +283,21 @@ class StoredIndex:
                 )
 
     def matches(self, fp: Fingerprint, *, exclude: str | None = None) -> list[str]:
-        """Stored articles that are the same story as ``fp``, first added first."""
+        """Stored articles that are the same story as ``fp``, first added first (of the
+        :data:`CHECK_CAP` sharing the most bands, each bucket read to :data:`BUCKET_CAP`)."""
         buckets = fp.buckets()
         with self._lock:
-            found: set[str] = set()
+            hits: dict[str, int] = {}
             for band, bucket in enumerate(buckets):
-                found.update(
-                    r[0]
-                    for r in self._db.execute(
-                        "SELECT article_id FROM web_lsh WHERE band=? AND bucket=?", (band, bucket)
-                    )
-                )
-            found.discard(exclude or "")
-            if not found:
+                for (aid,) in self._db.execute(
+                    "SELECT article_id FROM web_lsh WHERE band=? AND bucket=? LIMIT ?",
+                    (band, bucket, BUCKET_CAP),
+                ):
+                    hits[aid] = hits.get(aid, 0) + 1
+            hits.pop(exclude or "", None)
+            if not hits:
                 return []
+            found = _strongest(hits, order=lambda a: 0)
             marks = ",".join("?" * len(found))
             rows = self._db.execute(
                 f"SELECT article_id, signature, lead FROM web_minhash WHERE article_id IN ({marks})"
@@ -275,7 +323,10 @@ class Twin:
 @dataclass
 class _First:
     fingerprint: Fingerprint
-    done: asyncio.Future[Record | None]  # its record, once known (None: it ended without)
+    # its record, once known (None: it ended without); once settled, None here and the record
+    # is read back from the store (a run does not hold every first copy's record in memory)
+    done: asyncio.Future[Record | None] | None
+    ok: bool = False  # settled with an ok record
 
 
 @dataclass
@@ -291,17 +342,12 @@ class Dedupe:
     key: Any  # Callable[[str], str]
     run_id: int
     stored: bool = True
-    _index: Any = None
+    _index: _Bands = field(default_factory=_Bands)
     _firsts: dict[str, _First] = field(default_factory=dict)
     _order: dict[str, int] = field(default_factory=dict)  # article id -> registration order
     _fingerprints: dict[str, Fingerprint] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
-        from datasketch import MinHashLSH
-
-        self._index = MinHashLSH(
-            threshold=CANDIDATE_THRESHOLD, num_perm=NUM_PERM, params=(BANDS, ROWS)
-        )
         self._stored = StoredIndex(self.store)
 
     def fingerprint(self, article: Article) -> Fingerprint:
@@ -331,10 +377,15 @@ class Dedupe:
             self._register(article)  # summarised before: not a copy, and copies may follow
             return None
         fp = self.fingerprint(article)
-        found = self._index.query(fp.minhash)
-        for aid in sorted(found, key=self._order.__getitem__) if found else ():
-            if aid != article.id and fp.same_story(self._firsts[aid].fingerprint):
-                return Twin(aid, pending=self._firsts[aid].done)
+        hits = self._index.query(fp)
+        hits.pop(article.id, None)
+        for aid in _strongest(hits, order=self._order.__getitem__) if hits else ():
+            first = self._firsts[aid]
+            if fp.same_story(first.fingerprint):
+                self._fingerprints.pop(article.id, None)  # a copy's is not needed again
+                if first.done is not None:
+                    return Twin(aid, pending=first.done)
+                return Twin(aid, record=self._settled(aid) if first.ok else None)
         twin = self.stored_twin(article)
         if twin is not None:
             return twin
@@ -345,7 +396,7 @@ class Dedupe:
         fp = self.fingerprint(article)
         self._firsts[article.id] = _First(fp, asyncio.get_running_loop().create_future())
         self._order[article.id] = len(self._order)
-        self._index.insert(article.id, fp.minhash)
+        self._index.insert(article.id, fp)
 
     async def reuse(self, twin: Twin, article: Article) -> Record | None:
         """``article``'s record as a copy of ``twin`` (no model call), or None when the earlier
@@ -369,13 +420,27 @@ class Dedupe:
         """A first copy's record is known (None: it ended without one). Copies waiting for it
         go on; a summarised article joins the store's index."""
         first = self._firsts.get(article.id)
-        if first is not None and not first.done.done():
-            first.done.set_result(record)
+        if first is not None and first.done is not None:
+            if not first.done.done():
+                first.done.set_result(record)  # the copies waiting now get it from here
+            first.done = None
+            first.ok = record is not None and record.status == "ok"
         if record is not None and record.status == "ok" and record.duplicate_of is None:
             # the record is stored already; without its fingerprint a later copy is only
             # summarised again. A full or broken store stops the run at the next result.
             with contextlib.suppress(sqlite3.Error):
                 self._stored.add(article.id, self.fingerprint(article))
+
+    def _settled(self, article_id: str) -> Record | None:
+        """A settled first copy's ok record, from the store (None if it is not there: the
+        copy is then summarised itself)."""
+        with self.store._lock:
+            row = self.store._db.execute(
+                "SELECT record FROM results WHERE cache_key=? AND status='ok' AND run_id=?"
+                " ORDER BY id DESC LIMIT 1",
+                (self.key(article_id), self.run_id),
+            ).fetchone()
+        return Record.from_dict(json.loads(row[0])) if row else None
 
 
 def as_copy(first: Record, article: Article, first_id: str) -> Record:
