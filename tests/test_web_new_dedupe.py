@@ -272,3 +272,43 @@ def test_a_long_run_from_one_template_is_checked_in_bounded_work(
     # each article checks at most CHECK_CAP candidates of this run and CHECK_CAP stored ones;
     # checked against every earlier one it would be about n * n / 2 (69,866 checks here)
     assert checks <= len(records) * 2 * 16, checks
+
+
+def test_a_long_run_holds_only_the_first_copies_in_progress(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A settled first copy leaves memory (later copies find it in the store's index), so a
+    run's near-duplicate state is bounded by the engine's read-ahead (256 articles), not by
+    its length; a copy arriving long after its first copy settled still finds it."""
+    from pipeline.web import _dedupe
+
+    n = 700
+    paths = []
+    for i in range(n):
+        path = tmp_path / f"a{i:03d}.txt"
+        path.write_text(
+            f"Report {i}: the committee number {i} met on day {i % 28 + 1} and agreed plan "
+            f"{i * 7} after talks lasting {i % 5 + 1} hours, officials in district {i} said.",
+            encoding="utf-8",
+        )
+        paths.append(str(path))
+    story = bbc_stories()[5]
+    (tmp_path / "story.txt").write_text(story.text, encoding="utf-8")
+    (tmp_path / "zcopy.txt").write_text(copy_of(story, outlet="Example").text, encoding="utf-8")
+    paths.insert(3, str(tmp_path / "story.txt"))
+    paths.append(str(tmp_path / "zcopy.txt"))
+
+    held = 0
+    register = _dedupe.Dedupe._register
+
+    def counted(self: _dedupe.Dedupe, article: object) -> None:
+        nonlocal held
+        register(self, article)  # type: ignore[arg-type]
+        held = max(held, len(self._firsts))
+
+    monkeypatch.setattr(_dedupe.Dedupe, "_register", counted)
+    code, records = run(*paths, "--dedupe", db=tmp_path / "s.db")
+    assert code == 0 and len(records) == n + 2
+    assert records[-1]["duplicate_of"] == records[3]["article_id"]
+    assert [r["duplicate_of"] for r in records[:-1]] == [None] * (n + 1)
+    assert 0 < held <= 256 + 64, held  # the read-ahead window and the requests in flight

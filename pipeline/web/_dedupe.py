@@ -119,6 +119,14 @@ class _Bands:
             elif len(held) < BUCKET_CAP:
                 held.append(article_id)
 
+    def remove(self, article_id: str, fp: Fingerprint) -> None:
+        for key in self._keys(fp):
+            held = self._buckets.get(key)
+            if held == article_id:
+                del self._buckets[key]
+            elif isinstance(held, list) and article_id in held:
+                held.remove(article_id)
+
     def query(self, fp: Fingerprint) -> dict[str, int]:
         """Article id -> how many of ``fp``'s bands it shares."""
         hits: dict[str, int] = {}
@@ -323,10 +331,7 @@ class Twin:
 @dataclass
 class _First:
     fingerprint: Fingerprint
-    # its record, once known (None: it ended without); once settled, None here and the record
-    # is read back from the store (a run does not hold every first copy's record in memory)
-    done: asyncio.Future[Record | None] | None
-    ok: bool = False  # settled with an ok record
+    done: asyncio.Future[Record | None]  # its record, once known (None: it ended without)
 
 
 @dataclass
@@ -334,8 +339,12 @@ class Dedupe:
     """Near-duplicates for one run of one prompt version on one model.
 
     ``key(article_id)`` is the store's cache key of an article for this prompt and model;
-    ``run_id`` the run's (results of earlier runs only are reused); ``stored`` False keeps to
-    this run (``--force``).
+    ``run_id`` the run's; ``stored`` False keeps to this run (``--force``).
+
+    Only first copies still being summarised are held in memory (at most the engine's
+    read-ahead window). A settled one leaves memory: an ok one is in the store's index by
+    then (:meth:`settle`), where later copies find it as they find earlier runs' articles; a
+    failed one is no one's twin. So a long run's memory stays flat.
     """
 
     store: Store
@@ -346,6 +355,7 @@ class Dedupe:
     _firsts: dict[str, _First] = field(default_factory=dict)
     _order: dict[str, int] = field(default_factory=dict)  # article id -> registration order
     _fingerprints: dict[str, Fingerprint] = field(default_factory=dict)
+    _registered: int = 0  # first copies registered so far (their order)
 
     def __post_init__(self) -> None:
         self._stored = StoredIndex(self.store)
@@ -358,15 +368,25 @@ class Dedupe:
         return fp
 
     def stored_twin(self, article: Article) -> Twin | None:
-        """An article summarised in an earlier run (with this prompt and model) that is the
-        same story as ``article``: the first one stored."""
-        if not self.stored:
-            return None
+        """An article in the store's index (summarised in an earlier run with this prompt and
+        model, or earlier in this one) that is the same story as ``article``: the first one
+        stored."""
         for aid in self._stored.matches(self.fingerprint(article), exclude=article.id):
-            record = _earlier_ok(self.store, self.key(aid), self.run_id)
+            record = self._ok_record(aid)
             if record is not None and record.duplicate_of is None:
                 return Twin(aid, record=record)
         return None
+
+    def _ok_record(self, article_id: str) -> Record | None:
+        """The newest ok record of ``article_id`` for this prompt and model: of this run or
+        an earlier one (``stored``), or of this run only."""
+        with self.store._lock:
+            row = self.store._db.execute(
+                "SELECT record FROM results WHERE cache_key=? AND status='ok'"
+                f" AND run_id{'<=' if self.stored else '='}? ORDER BY id DESC LIMIT 1",
+                (self.key(article_id), self.run_id),
+            ).fetchone()
+        return Record.from_dict(json.loads(row[0])) if row else None
 
     def claim(self, article: Article) -> Twin | None:
         """Call in input order, before ``article`` is summarised. None: summarise it (it is a
@@ -383,9 +403,7 @@ class Dedupe:
             first = self._firsts[aid]
             if fp.same_story(first.fingerprint):
                 self._fingerprints.pop(article.id, None)  # a copy's is not needed again
-                if first.done is not None:
-                    return Twin(aid, pending=first.done)
-                return Twin(aid, record=self._settled(aid) if first.ok else None)
+                return Twin(aid, pending=first.done)
         twin = self.stored_twin(article)
         if twin is not None:
             return twin
@@ -395,7 +413,8 @@ class Dedupe:
     def _register(self, article: Article) -> None:
         fp = self.fingerprint(article)
         self._firsts[article.id] = _First(fp, asyncio.get_running_loop().create_future())
-        self._order[article.id] = len(self._order)
+        self._order[article.id] = self._registered
+        self._registered += 1
         self._index.insert(article.id, fp)
 
     async def reuse(self, twin: Twin, article: Article) -> Record | None:
@@ -418,29 +437,20 @@ class Dedupe:
 
     def settle(self, article: Article, record: Record | None) -> None:
         """A first copy's record is known (None: it ended without one). Copies waiting for it
-        go on; a summarised article joins the store's index."""
-        first = self._firsts.get(article.id)
-        if first is not None and first.done is not None:
+        go on; a summarised article joins the store's index, and the first copy leaves
+        memory (later copies find it in the index)."""
+        first = self._firsts.pop(article.id, None)
+        fp = self._fingerprints.pop(article.id, None) or (first and first.fingerprint)
+        if first is not None:
             if not first.done.done():
-                first.done.set_result(record)  # the copies waiting now get it from here
-            first.done = None
-            first.ok = record is not None and record.status == "ok"
+                first.done.set_result(record)
+            self._index.remove(article.id, first.fingerprint)
+            self._order.pop(article.id, None)
         if record is not None and record.status == "ok" and record.duplicate_of is None:
             # the record is stored already; without its fingerprint a later copy is only
             # summarised again. A full or broken store stops the run at the next result.
             with contextlib.suppress(sqlite3.Error):
-                self._stored.add(article.id, self.fingerprint(article))
-
-    def _settled(self, article_id: str) -> Record | None:
-        """A settled first copy's ok record, from the store (None if it is not there: the
-        copy is then summarised itself)."""
-        with self.store._lock:
-            row = self.store._db.execute(
-                "SELECT record FROM results WHERE cache_key=? AND status='ok' AND run_id=?"
-                " ORDER BY id DESC LIMIT 1",
-                (self.key(article_id), self.run_id),
-            ).fetchone()
-        return Record.from_dict(json.loads(row[0])) if row else None
+                self._stored.add(article.id, fp or Fingerprint.of(article.text))
 
 
 def as_copy(first: Record, article: Article, first_id: str) -> Record:
