@@ -6,11 +6,12 @@ its own store (each test's own SUMMARISE_HOME)."""
 from __future__ import annotations
 
 import shutil
+import socket
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from batch_support import SEEDS, batch_server, invoke, records, run_args
+from batch_support import MODEL, SEEDS, batch_server, invoke, records, run_args
 from click.testing import Result
 from web_support import FeedEntry, bbc_stories, publish, rss
 
@@ -102,3 +103,28 @@ def test_every_input_from_the_store(mode: str, tmp_path: Path) -> None:
     result = twice(mode, str(folder))
     assert result.exit_code == 0, result.stderr
     assert [(r["status"], r["cached"]) for r in records(result.stdout)] == [("ok", True)] * 2
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_an_unreachable_endpoint_stops_the_run(mode: str, tmp_path: Path) -> None:
+    # a run the endpoint stops: every input gets a failed record, one line says why, exit 2
+    folder = articles(tmp_path / "in", 2)
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    args = [
+        "run",
+        str(folder),
+        "--base-url",
+        f"http://127.0.0.1:{port}/v1",
+        "--model",
+        MODEL,
+        "--max-attempts",
+        "1",
+        "--quiet",
+    ]
+    result = invoke(*args, *(["--batch"] if mode == "batch" else []))
+    assert result.exit_code == 2, result.stderr
+    assert [r["status"] for r in records(result.stdout)] == ["failed", "failed"]
+    assert result.stderr.startswith("run stopped: ")  # batch mode names the call: "/files: "
+    assert f"cannot connect to http://127.0.0.1:{port}/v1" in result.stderr
