@@ -213,6 +213,38 @@ def test_a_copy_whose_first_copy_fails_is_asked_on_its_own(site: LocalSite) -> N
     assert created == 2 and len(lines) == 2 and "Refused Example" not in lines[1]
 
 
+def test_collecting_a_named_batch_sends_and_waits_for_the_copy_asked_on_its_own(
+    site: LocalSite,
+) -> None:
+    # as above, submitted with --no-wait; `batch collect BATCH_ID` collects the refused first
+    # copy, then sends the copy in a follow-up batch and waits for it, as plain collect does
+    wire = bbc_stories()[7]
+    urls = [
+        publish(site, "/refused", copy_of(wire, outlet="Refused Example"), "Refused"),
+        publish(site, "/wire", wire, "Wire"),
+    ]
+    with batch_server() as srv:
+        srv.add_rule("By Refused Example staff", "bad_request")
+        sub = batch_run(srv, *urls, extra=("--no-wait",))
+        assert sub.exit_code == 0, sub.stderr
+        (batch_id,) = sub.stdout.split()
+        col = invoke(
+            "batch", "collect", batch_id, "--base-url", srv.base_url, "--poll-interval", "0.01"
+        )
+        created = srv.batches.created
+        left = invoke("batch", "collect", "--base-url", srv.base_url, "--poll-interval", "0.01")
+    assert col.exit_code == 1, col.stderr
+    assert "still waits" not in col.stderr
+    recs = records(col.stdout)
+    assert [r["url"] for r in recs] == urls
+    assert [r["status"] for r in recs] == ["failed", "ok"]
+    assert recs[1]["duplicate_of"] is None and recs[1]["batch_id"] != batch_id
+    assert created == 2
+    # nothing was left for plain collect
+    assert (left.exit_code, records(left.stdout)) == (0, []), left.stderr
+    assert "nothing to collect" in left.stderr
+
+
 def test_a_copy_of_a_stored_story_is_not_sent_and_not_new(site: LocalSite) -> None:
     wire = bbc_stories()[8]
     with batch_server() as srv:

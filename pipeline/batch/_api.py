@@ -8,10 +8,10 @@ got no answer may have created the batch, so the caller looks it up by its token
 (:meth:`BatchAPI.find_batch`), and an upload likewise (:meth:`BatchAPI.find_file`).
 
 Errors: :class:`NoBatchAPI` (a 404 on ``/files`` or ``/batches``: the endpoint has no Batch
-API; exit 2), :class:`BatchStopped` (401/403 or an exhausted quota: nothing more can be
-sent), :class:`UploadRefused` (a 400/413 on the upload: size or format),
-:class:`BatchUnknown` (a 404 for one batch id), :class:`DownloadIncomplete` (a download cut
-short) and :class:`BatchAPIError` for the rest.
+API; exit 2), :class:`BatchStopped` (401/403, an exhausted quota or an endpoint that cannot
+be reached: nothing more can be sent), :class:`UploadRefused` (a 400/413 on the upload: size
+or format), :class:`BatchUnknown` (a 404 for one batch id), :class:`DownloadIncomplete` (a
+download cut short) and :class:`BatchAPIError` for the rest.
 """
 
 from __future__ import annotations
@@ -54,8 +54,8 @@ class NoBatchAPI(ConfigError):
 
 
 class BatchStopped(BatchAPIError):
-    """401/403 or an exhausted quota: nothing more can be sent to this endpoint (exit 2, as
-    a live run the account stops)."""
+    """401/403, an exhausted quota or an unreachable endpoint: nothing more can be sent to
+    this endpoint (exit 2, as a live run the account or endpoint stops)."""
 
     exit_code = 2
 
@@ -293,7 +293,10 @@ class BatchAPI:
                 f"{self.endpoint.label} has no Batch API (HTTP 404 on {what}): run without "
                 "--batch, or point --base-url at an endpoint that offers /v1/batches"
             )
-        if failure.stop_run and failure.status_code != 404:
+        # an endpoint that cannot be reached once the call's tries are spent stops the run,
+        # as it stops a live one: every input gets its failed record, exit 2
+        stops = failure.stop_run or failure.stop_when_exhausted
+        if stops and failure.status_code != 404:
             return BatchStopped(f"{what}: {failure.message}", failure)
         return BatchAPIError(f"{what}: {failure.message}", failure)
 

@@ -290,7 +290,8 @@ class BatchDriver:
         submit_only: bool = False,
     ) -> None:
         """Submit, then poll and collect until every wait of ``runs`` has a record and every
-        job in ``jobs`` is collected (with ``submit_only``, return once submitted)."""
+        job in ``jobs``, and every follow-up batch of copies asked on their own that it leads
+        to, is collected (with ``submit_only``, return once submitted)."""
         ctx, tables, settings = self.ctx, self.ctx.tables, self.ctx.settings
         run_ids, job_ids = list(runs), set(jobs)
         interval = settings.poll_interval_s
@@ -305,7 +306,12 @@ class BatchDriver:
             else:
                 self.settle_live()
             while ctx.alone:  # copies whose first copy failed: asked on their own, now
-                self.reconcile(ctx.alone.pop())
+                run_id = ctx.alone.pop()
+                before = set(tables.jobs_for_run(run_id))
+                self.reconcile(run_id)
+                # the follow-up is part of what was asked for (`batch collect BATCH_ID`
+                # watches jobs, not runs): it is submitted and waited for here too
+                job_ids.update(set(tables.jobs_for_run(run_id)) - before)
             watched = set(job_ids)
             for run_id in run_ids:
                 if tables.count_unresolved(run_id) and not tables.jobs_for_run(run_id):

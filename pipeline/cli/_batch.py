@@ -202,8 +202,10 @@ def run_batched(
     quiet: bool,
     no_wait: bool,
     items: Iterable[Article | BadInput] | None = None,
+    has_urls: bool = False,
 ) -> None:
-    """The body of ``summarise run --batch`` (``items``: the inputs read, else ``chosen``'s)."""
+    """The body of ``summarise run --batch`` (``items``: the inputs read, else ``chosen``'s;
+    ``has_urls``: some of them are pages or feeds, which may rightly yield nothing)."""
     from pipeline import batch as batchmode
     from pipeline import runner
     from pipeline.articles import iter_articles
@@ -240,7 +242,8 @@ def run_batched(
         if stream is not None and stream is not sys.stdout:
             stream.close()
     summary, plan = result.summary, result.plan
-    if plan.inputs == 0 and not options.new:  # nothing new is not an error
+    # as in a live run: an empty feed, or nothing new, is not an error
+    if plan.inputs == 0 and not has_urls and not options.new:
         raise ConfigError(
             f"no articles found in {' '.join(chosen)} "
             "(looked for .txt, .md, .html, .json and .jsonl files)"

@@ -94,7 +94,16 @@ def run(
             markup=False,
         )
     if use_batch:
-        run_batched(chosen, options, kw, out=out, quiet=quiet, no_wait=no_wait, items=source)
+        run_batched(
+            chosen,
+            options,
+            kw,
+            out=out,
+            quiet=quiet,
+            no_wait=no_wait,
+            items=source,
+            has_urls=source.has_urls,
+        )
         return
     stream = _open_out(out, inputs=chosen)
     try:
