@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 from batch_support import batch_server, input_lines, invoke, query, records, run_args
 from test_batch_resume import finish, kill9, read, seen, spawn, until
-from web_support import FeedEntry, bbc_stories, copy_of, publish, rss
+from web_support import FeedEntry, Story, bbc_stories, copy_of, publish, rss
 
 from pipeline.server import FakeOpenAIServer
 from pipeline.web._site import LocalSite
@@ -191,14 +191,19 @@ def test_no_wait_then_collect_writes_the_copies_records(site: LocalSite) -> None
     assert recs[2]["summary"] == recs[3]["summary"] == recs[0]["summary"]
 
 
-def test_a_copy_whose_first_copy_fails_is_asked_on_its_own(site: LocalSite) -> None:
-    # the first in input order is an outlet's copy, which the provider refuses (a marker only
-    # it has); the wire story after it is then asked itself, as a live run asks it
-    wire = bbc_stories()[6]
-    urls = [
+def refused_first(site: LocalSite, wire: Story) -> list[str]:
+    """An outlet's copy of ``wire`` first (the provider refuses it: a marker only it has,
+    see ``srv.add_rule``), then ``wire`` itself."""
+    return [
         publish(site, "/refused", copy_of(wire, outlet="Refused Example"), "Refused"),
         publish(site, "/wire", wire, "Wire"),
     ]
+
+
+def test_a_copy_whose_first_copy_fails_is_asked_on_its_own(site: LocalSite) -> None:
+    # the first in input order is an outlet's copy, which the provider refuses (a marker only
+    # it has); the wire story after it is then asked itself, as a live run asks it
+    urls = refused_first(site, bbc_stories()[6])
     with batch_server() as srv:
         srv.add_rule("By Refused Example staff", "bad_request")
         result = batch_run(srv, *urls)
@@ -218,11 +223,7 @@ def test_collecting_a_named_batch_sends_and_waits_for_the_copy_asked_on_its_own(
 ) -> None:
     # as above, submitted with --no-wait; `batch collect BATCH_ID` collects the refused first
     # copy, then sends the copy in a follow-up batch and waits for it, as plain collect does
-    wire = bbc_stories()[7]
-    urls = [
-        publish(site, "/refused", copy_of(wire, outlet="Refused Example"), "Refused"),
-        publish(site, "/wire", wire, "Wire"),
-    ]
+    urls = refused_first(site, bbc_stories()[7])
     with batch_server() as srv:
         srv.add_rule("By Refused Example staff", "bad_request")
         sub = batch_run(srv, *urls, extra=("--no-wait",))
