@@ -22,6 +22,19 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 
+class _QuietServer(ThreadingHTTPServer):
+    """A client that closes its connection while the site reads or writes (a keep-alive
+    connection dropped, a fetch given up) is no error of the site's: ``socketserver`` would
+    print its traceback to ``sys.stderr``, which a test may be capturing as the command's."""
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        import sys
+
+        if isinstance(sys.exc_info()[1], ConnectionError):
+            return
+        super().handle_error(request, client_address)
+
+
 @dataclass
 class Route:
     body: bytes = b""
@@ -123,7 +136,7 @@ class LocalSite:
             def do_GET(self) -> None:
                 site._serve(self)
 
-        self._server = ThreadingHTTPServer(("127.0.0.1", self.port), Handler)
+        self._server = _QuietServer(("127.0.0.1", self.port), Handler)
         self._server.daemon_threads = True
         self._thread = threading.Thread(
             target=self._server.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True
