@@ -380,20 +380,16 @@ class Dedupe:
     def _ok_record(self, article_id: str) -> Record | None:
         """The newest ok record of ``article_id`` for this prompt and model: of this run or
         an earlier one (``stored``), or of this run only."""
-        with self.store._lock:
-            row = self.store._db.execute(
-                "SELECT record FROM results WHERE cache_key=? AND status='ok'"
-                f" AND run_id{'<=' if self.stored else '='}? ORDER BY id DESC LIMIT 1",
-                (self.key(article_id), self.run_id),
-            ).fetchone()
-        return Record.from_dict(json.loads(row[0])) if row else None
+        return _ok_result(
+            self.store, self.key(article_id), self.run_id, "<=" if self.stored else "="
+        )
 
     def claim(self, article: Article) -> Twin | None:
         """Call in input order, before ``article`` is summarised. None: summarise it (it is a
         first copy, registered so later copies wait for it); else the earlier copy."""
         if article.id in self._firsts:  # the very same text again: the store serves it
             return None
-        if self.stored and _earlier_ok(self.store, self.key(article.id), self.run_id):
+        if self.stored and _ok_result(self.store, self.key(article.id), self.run_id, "<"):
             self._register(article)  # summarised before: not a copy, and copies may follow
             return None
         fp = self.fingerprint(article)
@@ -476,11 +472,13 @@ def as_copy(first: Record, article: Article, first_id: str) -> Record:
     )
 
 
-def _earlier_ok(store: Store, key: str, run_id: int) -> Record | None:
-    """The newest ok result for ``key`` from a run before ``run_id``."""
+def _ok_result(store: Store, key: str, run_id: int, runs: str) -> Record | None:
+    """The newest ok result for ``key`` from the runs whose id is ``runs`` (``<``, ``<=`` or
+    ``=``) ``run_id``."""
+    assert runs in ("<", "<=", "=")
     with store._lock:
         row = store._db.execute(
-            "SELECT record FROM results WHERE cache_key=? AND status='ok' AND run_id<?"
+            f"SELECT record FROM results WHERE cache_key=? AND status='ok' AND run_id{runs}?"
             " ORDER BY id DESC LIMIT 1",
             (key, run_id),
         ).fetchone()
